@@ -1,0 +1,77 @@
+"""Turn every failure into DT Cloud's error body; never a stack trace or HTML."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from conduit.api.http import JSON
+from conduit.domain.errors import ApiError
+
+log = logging.getLogger("conduit.api")
+
+_SUMMARIES = {
+    400: "bad request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not found",
+    405: "method not allowed",
+    409: "already exists",
+    413: "request body too large",
+    415: "unsupported media type",
+    429: "too many requests",
+    500: "internal error",
+    503: "service unavailable",
+}
+
+
+def error_body(request: Request, status: int, message: str) -> dict[str, object]:
+    return {"error": message, "code": status, "help": f"{str(request.base_url).rstrip('/')}/docs/errors#{status}"}
+
+
+def error_response(
+    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return JSON(error_body(request, status, message), status_code=status, headers=headers)
+
+
+async def on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(request, exc.status, exc.message, exc.headers)
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = _SUMMARIES.get(exc.status_code, "error")
+    if exc.status_code == 404:
+        message = f"no such resource: {request.url.path}"
+    return error_response(request, exc.status_code, message, dict(exc.headers or {}))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "internal error")
+
+
+ERROR_DOC = """# Conduit error codes
+
+Every error body is `{"error": <summary>, "code": <HTTP status>, "help": <this page>}`.
+
+- 400 Bad Request: an invalid argument in the path, query or body. Nothing was changed.
+- 401 Unauthorized: missing, malformed or expired credentials. Access tokens live one hour.
+- 403 Forbidden: your role in this project lacks the permission.
+- 404 Not Found: no such resource, or a project you are not a member of.
+- 405 Method Not Allowed: the path exists but not with this method.
+- 409 Conflict: the resource already exists.
+- 413 Payload Too Large: request bodies are limited to 64 KiB.
+- 415 Unsupported Media Type: send `application/json`.
+- 429 Too Many Requests: the rate limit is on; retry after `Retry-After` seconds.
+- 500 Internal Server Error / 503 Service Unavailable: retry with exponential backoff of at least 1 s.
+"""
+
+
+async def errors_doc(request: Request) -> Response:
+    return Response(ERROR_DOC, media_type="text/markdown; charset=utf-8")

@@ -1,0 +1,59 @@
+"""Collects every resource's routes in matching order, and the path-segment convertor they share.
+
+Path segments use the `seg` convertor (no `/` and no `:`), so `devices/{device:seg}` never swallows
+`devices/{d}:publish`, and DT's custom-method suffixes (`:stream`, `:sync`, `:metrics`) route cleanly.
+"""
+
+from __future__ import annotations
+
+from starlette.convertors import Convertor, register_url_convertor
+from starlette.routing import BaseRoute
+
+
+class SegmentConvertor(Convertor[str]):
+    regex = "[^/:]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("seg", SegmentConvertor())
+
+
+def all_routes() -> list[BaseRoute]:
+    from conduit.api import (
+        dataconnectors,
+        devices,
+        emulator,
+        events,
+        health,
+        oauth2,
+        openapi,
+        organizations,
+        projects,
+        roles,
+        serviceaccounts,
+        stream,
+    )
+
+    modules = [
+        health,
+        oauth2,
+        openapi,
+        organizations,
+        projects,
+        roles,
+        serviceaccounts,
+        devices,
+        emulator,
+        events,
+        stream,
+        dataconnectors,
+    ]
+    routes: list[BaseRoute] = []
+    for module in modules:
+        routes.extend(module.routes)
+    return routes

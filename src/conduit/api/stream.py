@@ -1,0 +1,7 @@
+"""The stream REST resource."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+routes: list[BaseRoute] = []

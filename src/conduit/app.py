@@ -1,0 +1,81 @@
+"""Builds the ASGI app and runs the background workers for exactly as long as it serves."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute
+
+from conduit.api import routing
+from conduit.api.errors import on_api_error, on_http_exception, on_unexpected
+from conduit.auth.secrets import SecretBox
+from conduit.bootstrap import bootstrap
+from conduit.clock import Clock, SystemClock
+from conduit.config import Settings, env
+from conduit.context import Context
+from conduit.domain.errors import ApiError
+from conduit.store.sqlite import SqliteStore
+from conduit.workers import Worker
+
+log = logging.getLogger("conduit")
+
+
+def build_context(settings: Settings, clock: Clock | None = None) -> Context:
+    clock = clock or SystemClock()
+    secrets = SecretBox.load_or_create(settings.data_dir, env("SECRET_KEY"))
+    store = SqliteStore(settings.database_path, clock)
+    return Context(
+        settings=settings,
+        store=store,
+        clock=clock,
+        secrets=secrets,
+        signing_key=secrets.signing_key(),
+    )
+
+
+def build_workers(ctx: Context) -> list[Worker]:
+    from conduit.delivery.dispatcher import Dispatcher
+    from conduit.retention import RetentionPruner
+    from conduit.stream_hub import StreamHub
+
+    return [StreamHub(ctx), RetentionPruner(ctx), Dispatcher(ctx)]
+
+
+def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
+    ctx = build_context(settings, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        ctx.store.open()
+        await bootstrap(ctx)
+        workers = build_workers(ctx)
+        started: list[Worker] = []
+        try:
+            for worker in workers:
+                await worker.start()
+                started.append(worker)
+            yield
+        finally:
+            for worker in reversed(started):
+                try:
+                    await worker.stop()
+                except Exception:
+                    log.exception("worker %s failed to stop cleanly", worker.name)
+            ctx.store.close()
+
+    routes: list[BaseRoute] = routing.all_routes()
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: on_api_error,
+            HTTPException: on_http_exception,
+            Exception: on_unexpected,
+        },
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,49 @@
+"""Encryption at rest for key secrets and signature secrets.
+
+Secrets must be recoverable (the token grant verifies an HMAC made with the key's secret; pushes are signed
+with the connector's secret), so they are encrypted, not hashed. The server key lives in
+`<data-dir>/secret.key` (mode 0600) or comes from `CONDUIT_SECRET_KEY`; it never reaches a log.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+
+
+class SecretBox:
+    def __init__(self, key: bytes) -> None:
+        self._fernet = Fernet(key)
+
+    @classmethod
+    def load_or_create(cls, data_dir: Path, env_key: str | None = None) -> SecretBox:
+        if env_key:
+            return cls(env_key.encode())
+        path = data_dir / "secret.key"
+        if path.exists():
+            return cls(path.read_bytes().strip())
+        data_dir.mkdir(parents=True, exist_ok=True)
+        key = Fernet.generate_key()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        return cls(key)
+
+    def encrypt(self, plaintext: str) -> bytes:
+        return self._fernet.encrypt(plaintext.encode())
+
+    def decrypt(self, token: bytes) -> str:
+        try:
+            return self._fernet.decrypt(token).decode()
+        except InvalidToken as exc:
+            raise ValueError("secret cannot be decrypted with this server key") from exc
+
+    def signing_key(self) -> bytes:
+        """A key derived for signing access tokens, distinct from the encryption use."""
+        import hashlib
+
+        return hashlib.sha256(b"conduit-access-token:" + self._fernet._signing_key).digest()

@@ -1,0 +1,105 @@
+"""`conduit serve | demo | receive`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from conduit import __version__
+from conduit.config import Settings, env, parse_networks
+
+
+def _serve_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", default=env("DATA_DIR", "./conduit-data"))
+    parser.add_argument("--host", default=env("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(env("PORT", "8080") or 8080))
+    parser.add_argument("--database", default=env("DATABASE"), help="SQLite file (default: in data dir)")
+    parser.add_argument(
+        "--allow-network",
+        action="append",
+        default=None,
+        metavar="CIDR",
+        help="a network outbound pushes may reach besides the public internet (repeatable)",
+    )
+    parser.add_argument("--public-url", default=env("PUBLIC_URL"), help="URL clients use to reach us")
+    parser.add_argument("--ca-bundle", default=env("CA_BUNDLE"), help="CA certificates for pushes")
+    parser.add_argument(
+        "--retention-days", type=float, default=float(env("RETENTION_DAYS", "31") or 31)
+    )
+    parser.add_argument(
+        "--delivery-timeout", type=float, default=float(env("DELIVERY_TIMEOUT", "10") or 10)
+    )
+    parser.add_argument(
+        "--max-in-flight", type=int, default=int(env("MAX_IN_FLIGHT", "1024") or 1024)
+    )
+    parser.add_argument(
+        "--max-in-flight-per-connector",
+        type=int,
+        default=int(env("MAX_IN_FLIGHT_PER_CONNECTOR", "256") or 256),
+    )
+    parser.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    networks = args.allow_network
+    if networks is None:
+        networks = [n for n in (env("ALLOW_NETWORK") or "").split(",") if n]
+    return Settings(
+        data_dir=Path(args.data_dir),
+        host=args.host,
+        port=args.port,
+        database=args.database,
+        allow_network=parse_networks(networks),
+        log_level=args.log_level,
+        public_url=args.public_url,
+        retention_days=args.retention_days,
+        ca_bundle=args.ca_bundle,
+        delivery_timeout=args.delivery_timeout,
+        max_in_flight=args.max_in_flight,
+        max_in_flight_per_connector=args.max_in_flight_per_connector,
+    )
+
+
+def serve(settings: Settings) -> int:
+    import uvicorn
+
+    from conduit.app import create_app
+
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="conduit", description="Conduit event platform")
+    parser.add_argument("--version", action="version", version=f"conduit {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="run the API server and delivery workers")
+    _serve_arguments(serve_parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=getattr(args, "log_level", "info").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if args.command == "serve":
+        return serve(settings_from(args))
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""One settings object, from flags > environment (`CONDUIT_<NAME>`) > defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class Settings:
+    data_dir: Path = Path("./conduit-data")
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database: str | None = None
+    allow_network: list[Network] = field(default_factory=list)
+    log_level: str = "info"
+    public_url: str | None = None
+    retention_days: float = 31.0
+    ca_bundle: str | None = None
+    delivery_timeout: float = 10.0
+    max_in_flight: int = 1024
+    max_in_flight_per_connector: int = 256
+    rate_limit: bool = False
+
+    @property
+    def database_path(self) -> Path:
+        if self.database:
+            return Path(self.database.removeprefix("sqlite:///").removeprefix("sqlite://"))
+        return self.data_dir / "conduit.db"
+
+    @property
+    def base_url(self) -> str:
+        """The URL clients reach this server at; printed in hints and written to credentials.json."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"CONDUIT_{name.upper()}", default)
+
+
+def parse_networks(values: list[str]) -> list[Network]:
+    return [ipaddress.ip_network(v.strip(), strict=False) for v in values if v.strip()]

@@ -1,0 +1,30 @@
+"""What every request handler and background worker shares: settings, store, clock, keys, workers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from conduit.auth.secrets import SecretBox
+from conduit.clock import Clock
+from conduit.config import Settings
+from conduit.store.sqlite import SqliteStore
+
+
+@dataclass
+class Context:
+    settings: Settings
+    store: SqliteStore
+    clock: Clock
+    secrets: SecretBox
+    signing_key: bytes
+    # Workers attach themselves here by name (e.g. "dispatcher", "stream_hub") so api modules can reach
+    # them without the app factory knowing every worker's type.
+    workers: dict[str, Any] = field(default_factory=dict)
+
+
+def context_of(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx

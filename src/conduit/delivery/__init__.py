@@ -1,0 +1,1 @@
+"""The heart: per-connector queues, the dispatcher, signing, retry policy, SSRF-safe HTTP."""

@@ -1,0 +1,68 @@
+"""The API's error vocabulary.
+
+Every failure a client can see is one of these, rendered as DT Cloud's error body
+`{"error": <summary>, "code": <status>, "help": <link>}` by the app's exception handlers. Domain rules raise
+them directly, so a rule and the status code it earns are written in one place.
+"""
+
+from __future__ import annotations
+
+
+class ApiError(Exception):
+    status = 500
+    summary = "internal error"
+
+    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.summary)
+        self.message = message or self.summary
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status = 400
+    summary = "bad request"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    summary = "unauthorized"
+
+
+class Forbidden(ApiError):
+    status = 403
+    summary = "forbidden"
+
+
+class NotFound(ApiError):
+    status = 404
+    summary = "not found"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    summary = "method not allowed"
+
+
+class Conflict(ApiError):
+    status = 409
+    summary = "already exists"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    summary = "request body too large"
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+    summary = "unsupported media type"
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    summary = "too many requests"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    summary = "service unavailable"

@@ -1,0 +1,59 @@
+"""Shared fixtures: one real server per test session, and a fresh project per test for isolation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.harness.dt_client import configure
+from tests.harness.server import ServerProcess
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """A shared `conduit serve`; tests that kill or reconfigure a server start their own."""
+    proc = ServerProcess(data_dir=tmp_path_factory.mktemp("conduit-shared")).start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture
+def dt(server: ServerProcess) -> Any:
+    """The official client, configured for the shared server with the bootstrap credentials."""
+    return configure(server)
+
+
+@pytest.fixture
+def api(server: ServerProcess) -> requests.Session:
+    """A raw HTTP session with Basic auth, for wire-level assertions."""
+    return server.session()
+
+
+@pytest.fixture
+def organization_id(api: requests.Session, server: ServerProcess) -> str:
+    body = api.get(f"{server.api}/projects").json()
+    name: str = body["projects"][0]["organization"]
+    return name.split("/")[1]
+
+
+@pytest.fixture
+def project_id(api: requests.Session, server: ServerProcess, organization_id: str) -> str:
+    """A fresh project per test, so tests never see each other's devices or connectors."""
+    res = api.post(
+        f"{server.api}/projects",
+        json={"displayName": "test", "organization": f"organizations/{organization_id}"},
+    )
+    assert res.status_code == 200, res.text
+    return str(res.json()["name"].split("/")[1])
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """A server of the test's own, for tests that kill, restart or reconfigure it."""
+    proc = ServerProcess(data_dir=tmp_path / "conduit")
+    yield proc
+    proc.kill()
