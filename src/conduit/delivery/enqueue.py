@@ -21,3 +21,18 @@ def enqueue_event(
     Returns how many rows were added.
     """
     return 0
+
+
+def enqueue_to_connector(
+    conn: sqlite3.Connection,
+    *,
+    connector_id: str,
+    connector_labels: list[str],
+    envelope: dict[str, Any],
+    device_labels: dict[str, str],
+    metadata: dict[str, str],
+    event_time: float,
+    now: float,
+) -> None:
+    """Add one queue row for one connector (used by `:sync`, which bypasses the event-type fan-out)."""
+    raise NotImplementedError

@@ -1,0 +1,32 @@
+"""The Data Connector resource as a plain record (validation and PATCH rules live beside it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ACTIVE = "ACTIVE"
+USER_DISABLED = "USER_DISABLED"
+SYSTEM_DISABLED = "SYSTEM_DISABLED"
+STATUSES = (ACTIVE, USER_DISABLED, SYSTEM_DISABLED)
+CLIENT_SETTABLE_STATUSES = (ACTIVE, USER_DISABLED)
+HTTP_PUSH = "HTTP_PUSH"
+
+
+@dataclass(frozen=True)
+class DataConnector:
+    id: str
+    project_id: str
+    display_name: str
+    status: str
+    events: list[str]
+    labels: list[str]
+    url: str
+    signature_secret_encrypted: bytes | None  # decrypt with Context.secrets; None = unsigned
+    headers: dict[str, str] = field(default_factory=dict)
+    type: str = HTTP_PUSH
+    create_time: float = 0.0
+    update_time: float = 0.0
+    # delivery health, owned by the dispatcher
+    failing_since: float | None = None
+    last_success: float | None = None
+    consecutive_failures: int = 0
