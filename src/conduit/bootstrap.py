@@ -8,39 +8,59 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 from pathlib import Path
 
+from conduit.auth.secrets import new_key_secret
 from conduit.context import Context
-from conduit.domain.accounts import Membership
+from conduit.domain.accounts import (
+    Key,
+    Organization,
+    Project,
+    ServiceAccount,
+    service_account_email,
+)
+from conduit.domain.ids import new_id
 
 CREDENTIALS_FILE = "credentials.json"
 
 
 async def bootstrap(ctx: Context) -> None:
+    """Create the first organization, project, admin service account (organization admin) and key.
+
+    The credentials file is written before the database commit, and the records are committed in one
+    transaction: a crash in between leaves no organization, so the next start simply bootstraps again
+    (overwriting the file), and never a database whose only admin key was lost.
+    """
     store = ctx.store
     path = ctx.settings.data_dir / CREDENTIALS_FILE
     if await store.list_organizations():
         _print_hint(ctx, path, secret=None)
         return
-    org = await store.create_organization("Conduit")
-    project = await store.create_project(org.id, "default")
-    account = await store.create_service_account(project.id, "admin", enable_basic_auth=True)
-    await store.put_membership(
-        Membership(
-            scope_kind="organization",
-            scope_id=org.id,
-            member_id=account.id,
-            account_type="SERVICE_ACCOUNT",
-            email=account.email,
-            display_name=account.display_name,
-            roles=["roles/organization.admin"],
-        )
+    now = ctx.clock.now()
+    org = Organization(id=new_id(now), display_name="Conduit", create_time=now)
+    project = Project(
+        id=new_id(now),
+        organization_id=org.id,
+        organization_display_name=org.display_name,
+        display_name="default",
+        inventory=False,
+        create_time=now,
     )
-    secret = secrets.token_hex(16)
-    key = await store.create_key(account.id, ctx.secrets.encrypt(secret))
+    account_id = new_id(now)
+    account = ServiceAccount(
+        id=account_id,
+        project_id=project.id,
+        email=service_account_email(account_id, project.id),
+        display_name="admin",
+        enable_basic_auth=True,
+        create_time=now,
+        update_time=now,
+    )
+    key = Key(id=new_id(now), service_account_id=account.id, create_time=now)
+    secret = new_key_secret()
     write_credentials(path, key.id, secret, account.email, ctx.settings.base_url)
+    await store.bootstrap_platform(org, project, account, key, ctx.secrets.encrypt(secret))
     _print_hint(ctx, path, secret=secret)
 
 

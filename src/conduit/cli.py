@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,12 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=int(env("MAX_IN_FLIGHT_PER_CONNECTOR", "256") or 256),
     )
     parser.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
+    parser.add_argument(
+        "--rate-limit",
+        action="store_true",
+        default=(env("RATE_LIMIT") or "").lower() in ("1", "true", "yes", "on"),
+        help="limit each account to 25 requests per 5 s with bursts (429 + Retry-After beyond)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -60,6 +67,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         delivery_timeout=args.delivery_timeout,
         max_in_flight=args.max_in_flight,
         max_in_flight_per_connector=args.max_in_flight_per_connector,
+        rate_limit=args.rate_limit,
     )
 
 
@@ -80,6 +88,10 @@ def serve(settings: Settings) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
+    # uvicorn re-raises the signal that stopped it once shutdown is complete; with these handlers in place
+    # that re-raise is a no-op, so a clean SIGTERM/Ctrl-C shutdown exits 0 instead of dying by the signal.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: None)
     server.run()
     return 0
 

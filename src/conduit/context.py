@@ -7,6 +7,8 @@ from typing import Any
 
 from starlette.requests import Request
 
+from conduit.api.ratelimit import RateLimiter
+from conduit.auth.credential_cache import CredentialCache
 from conduit.auth.secrets import SecretBox
 from conduit.clock import Clock
 from conduit.config import Settings
@@ -23,6 +25,10 @@ class Context:
     # Workers attach themselves here by name (e.g. "dispatcher", "stream_hub") so api modules can reach
     # them without the app factory knowing every worker's type.
     workers: dict[str, Any] = field(default_factory=dict)
+    # Verified credentials (auth/credential_cache.py) and per-account request budgets (api/ratelimit.py,
+    # consulted only when settings.rate_limit is on): in-process state of the authentication hot path.
+    credentials: CredentialCache = field(default_factory=CredentialCache)
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
 
 def context_of(request: Request) -> Context:

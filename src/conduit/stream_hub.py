@@ -1,19 +1,195 @@
-"""Fan-out of freshly committed events to open `:stream` connections (in-process)."""
+"""Fan-out of freshly committed events to open `:stream` connections (in-process).
+
+Publishing must never wait for a stream reader, so every subscriber has a bounded queue and `publish` only
+appends to it; a subscriber whose queue is full is too slow to keep up and is dropped (its stream ends with an
+in-stream error, and DT's clients reconnect — missed events are not replayed, as in DT Cloud).
+
+Shutdown: uvicorn waits for open responses before it runs the lifespan shutdown, and a stream never ends on
+its own, so SIGTERM would hang for the whole graceful-shutdown timeout. The hub therefore chains itself onto
+the process's SIGTERM/SIGINT handlers: the moment a shutdown signal arrives every stream ends cleanly, and
+new subscriptions are refused with 503.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import signal
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
 from conduit.context import Context
+from conduit.domain.errors import ServiceUnavailable
+from conduit.domain.labels import LabelFilter, matches_all
+
+log = logging.getLogger("conduit.stream")
+
+DEFAULT_CAPACITY = 1000
+SHUTDOWN = "shutdown"
+TOO_SLOW = "too slow"
+
+
+@dataclass(frozen=True)
+class StreamEvent:
+    """A committed event as the hub needs it: what the filters look at, and the envelope's JSON bytes."""
+
+    project_id: str
+    device_id: str
+    device_type: str
+    event_type: str
+    labels: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class StreamFilter:
+    """A stream's filters; each given one must match (empty = any)."""
+
+    device_ids: frozenset[str] = frozenset()
+    device_types: frozenset[str] = frozenset()
+    event_types: frozenset[str] = frozenset()
+    label_filters: tuple[LabelFilter, ...] = ()
+
+    def matches(self, event: StreamEvent) -> bool:
+        return (
+            (not self.device_ids or event.device_id in self.device_ids)
+            and (not self.device_types or event.device_type in self.device_types)
+            and (not self.event_types or event.event_type in self.event_types)
+            and (not self.label_filters or matches_all(event.labels, list(self.label_filters)))
+        )
+
+
+class StreamClosed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Subscription:
+    """One open stream's queue of envelope bytes."""
+
+    def __init__(self, project_id: str, filter: StreamFilter, capacity: int) -> None:
+        self.project_id = project_id
+        self.filter = filter
+        self.capacity = capacity
+        self.closed: str | None = None
+        self._items: deque[bytes] = deque()
+        self._wake = asyncio.Event()
+
+    def offer(self, body: bytes) -> bool:
+        """Queue an event; False (and the subscription closes) if the reader has fallen too far behind."""
+        if self.closed is not None:
+            return False
+        if len(self._items) >= self.capacity:
+            self.close(TOO_SLOW)
+            return False
+        self._items.append(body)
+        self._wake.set()
+        return True
+
+    def close(self, reason: str) -> None:
+        if self.closed is None:
+            self.closed = reason
+            self._items.clear()
+            self._wake.set()
+
+    async def next_batch(self, timeout: float | None) -> list[bytes]:
+        """Everything queued (waiting up to `timeout`; [] on timeout); raises `StreamClosed` once closed."""
+        if not self._items and self.closed is None:
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                return []
+        if self.closed is not None:
+            raise StreamClosed(self.closed)
+        batch = list(self._items)
+        self._items.clear()
+        return batch
 
 
 class StreamHub:
     name = "stream_hub"
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, capacity: int = DEFAULT_CAPACITY) -> None:
         self.ctx = ctx
+        self.capacity = capacity
+        self.closing = False
+        self._by_project: dict[str, set[Subscription]] = {}
+        self._restore: list[tuple[int, Any, Callable[[int, FrameType | None], None]]] = []
         ctx.workers[self.name] = self
 
+    # ---- subscribers -----------------------------------------------------------------------------------
+
+    def subscribe(self, project_id: str, filter: StreamFilter) -> Subscription:
+        if self.closing:
+            raise ServiceUnavailable("the server is shutting down; reconnect shortly")
+        sub = Subscription(project_id, filter, self.capacity)
+        self._by_project.setdefault(project_id, set()).add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        subs = self._by_project.get(sub.project_id)
+        if subs is not None:
+            subs.discard(sub)
+            if not subs:
+                del self._by_project[sub.project_id]
+
+    def subscriber_count(self, project_id: str | None = None) -> int:
+        if project_id is not None:
+            return len(self._by_project.get(project_id, ()))
+        return sum(len(s) for s in self._by_project.values())
+
+    # ---- fan-out ---------------------------------------------------------------------------------------
+
+    def publish(self, event: StreamEvent) -> None:
+        """Offer a committed event to every matching subscriber of its project; never blocks."""
+        subs = self._by_project.get(event.project_id)
+        if not subs:
+            return
+        for sub in list(subs):
+            if sub.filter.matches(event) and not sub.offer(event.body):
+                log.warning("dropped a stream subscriber of project %s: too slow", event.project_id)
+                self.unsubscribe(sub)
+
+    def close_all(self, reason: str = SHUTDOWN) -> None:
+        self.closing = True
+        for subs in list(self._by_project.values()):
+            for sub in list(subs):
+                sub.close(reason)
+        self._by_project.clear()
+
+    # ---- lifecycle -------------------------------------------------------------------------------------
+
     async def start(self) -> None:
-        pass
+        self.closing = False
+        self._chain_shutdown_signals(asyncio.get_running_loop())
 
     async def stop(self) -> None:
-        pass
+        self.close_all()
+        for sig, previous, ours in reversed(self._restore):
+            if signal.getsignal(sig) is ours:
+                signal.signal(sig, previous)
+        self._restore.clear()
+
+    def _chain_shutdown_signals(self, loop: asyncio.AbstractEventLoop) -> None:
+        """End every stream as soon as SIGTERM/SIGINT arrives, then let the previous handler run."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+
+            def handler(signum: int, frame: FrameType | None, previous: Any = previous) -> None:
+                loop.call_soon_threadsafe(self.close_all)
+                if callable(previous):
+                    previous(signum, frame)
+                else:  # the default action: restore it and let the signal take effect
+                    signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
+                    signal.raise_signal(signum)
+
+            signal.signal(sig, handler)
+            self._restore.append((sig, previous, handler))

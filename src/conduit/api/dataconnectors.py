@@ -1,7 +1,281 @@
-"""The dataconnectors REST resource."""
+"""The Data Connectors REST resource: `/v2/projects/{p}/dataconnectors[/{d}]`, `:sync`, `:metrics`,
+`/attempts`.
+
+Wire-compatible with DT Cloud (SPEC §4): every response carries the full HTTP_PUSH shape the
+official clients read without defaults, DELETE and `:sync` answer `{}`, and PATCH follows the merge
+rules in `domain/dataconnector_rules.py`. `/attempts` is a Conduit extension
+(docs/dataconnectors.md).
+Order of checks in every handler: who is calling (401/404/403), does the connector exist (404), is
+the input valid (400) — then one write, so a rejected request has changed nothing.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import base64
+import binascii
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from conduit.api.http import ok, page_response, page_size, paginate, query_param, read_json
+from conduit.auth.principal import authenticate
+from conduit.context import Context, context_of
+from conduit.delivery.addresses import check_url
+from conduit.domain.dataconnector_rules import (
+    apply_update,
+    parse_create,
+    parse_update,
+    parse_update_mask,
+)
+from conduit.domain.dataconnectors import DataConnector
+from conduit.domain.errors import BadRequest, NotFound
+from conduit.domain.times import rfc3339
+from conduit.store.dataconnectors import DeliveryAttempt
+
+UPDATE_MASK_PARAMS = ("update_mask", "updateMask")
+
+
+# ---- rendering -----------------------------------------------------------------------------------
+
+
+def dataconnector_json(ctx: Context, connector: DataConnector) -> dict[str, Any]:
+    """The full resource, as DT Cloud returns it: the signature secret included, `""` when unset."""
+    encrypted = connector.signature_secret_encrypted
+    return {
+        "name": f"projects/{connector.project_id}/dataconnectors/{connector.id}",
+        "displayName": connector.display_name,
+        "type": connector.type,
+        "status": connector.status,
+        "events": list(connector.events),
+        "labels": list(connector.labels),
+        "httpConfig": {
+            "url": connector.url,
+            "signatureSecret": ctx.secrets.decrypt(encrypted) if encrypted else "",
+            "headers": dict(connector.headers),
+        },
+    }
+
+
+def duration_json(seconds: float) -> str:
+    """A protobuf Duration in JSON (`"0.239s"`): 0, 3 or 6 fractional digits, as precision needs."""
+    micros = round(seconds * 1_000_000)
+    if micros <= 0:
+        return "0s"
+    whole, fraction = divmod(micros, 1_000_000)
+    if fraction == 0:
+        return f"{whole}s"
+    if fraction % 1000 == 0:
+        return f"{whole}.{fraction // 1000:03d}s"
+    return f"{whole}.{fraction:06d}s"
+
+
+def attempt_json(attempt: DeliveryAttempt) -> dict[str, Any]:
+    return {
+        "eventId": attempt.event_id,
+        "attempt": attempt.attempt,
+        "time": rfc3339(attempt.at),
+        "success": attempt.success,
+        "statusCode": attempt.status_code,
+        "error": attempt.error,
+        "latency": duration_json(attempt.latency),
+    }
+
+
+# ---- shared steps --------------------------------------------------------------------------------
+
+
+async def _existing(ctx: Context, project_id: str, connector_id: str) -> DataConnector:
+    connector = await ctx.store.get_dataconnector(project_id, connector_id)
+    if connector is None:
+        raise NotFound(f"data connector {connector_id} not found")
+    return connector
+
+
+async def _check_url(ctx: Context, url: str) -> None:
+    """The SSRF rule at write time; it resolves DNS, so it runs off the event loop."""
+    await asyncio.to_thread(check_url, url, ctx.settings.allow_network)
+
+
+def _update_mask(request: Request) -> list[str] | None:
+    values: list[str] = []
+    for name in UPDATE_MASK_PARAMS:
+        values.extend(request.query_params.getlist(name))
+    return parse_update_mask(values)
+
+
+def _notify_dispatcher(ctx: Context) -> None:
+    notify = getattr(ctx.workers.get("dispatcher"), "notify", None)
+    if callable(notify):
+        notify()
+
+
+def _encode_cursor(attempt: DeliveryAttempt) -> str:
+    raw = f"k:{attempt.at!r}:{attempt.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> tuple[float, int]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        kind, at, row_id = raw.split(":")
+        cursor = (float(at), int(row_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("invalid page token") from exc
+    if kind != "k":
+        raise BadRequest("invalid page token")
+    return cursor
+
+
+# ---- handlers ------------------------------------------------------------------------------------
+
+
+async def list_dataconnectors(request: Request) -> Response:
+    """List a project's connectors, oldest first (paginated, key `dataConnectors`)."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.read")
+    page, token = paginate(request, await ctx.store.list_dataconnectors(project_id))
+    return page_response("dataConnectors", [dataconnector_json(ctx, c) for c in page], token)
+
+
+async def create_dataconnector(request: Request) -> Response:
+    """Create an HTTP_PUSH connector; it starts forwarding new events as soon as this returns."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.create")
+    new = parse_create(await read_json(request))
+    await _check_url(ctx, new.url)
+    connector = await ctx.store.create_dataconnector(
+        DataConnector(
+            id="",
+            project_id=project_id,
+            display_name=new.display_name,
+            status=new.status,
+            events=new.events,
+            labels=new.labels,
+            url=new.url,
+            signature_secret_encrypted=(
+                ctx.secrets.encrypt(new.signature_secret) if new.signature_secret else None
+            ),
+            headers=new.headers,
+        )
+    )
+    return ok(dataconnector_json(ctx, connector))
+
+
+async def get_dataconnector(request: Request) -> Response:
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.read")
+    connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
+    return ok(dataconnector_json(ctx, connector))
+
+
+async def update_dataconnector(request: Request) -> Response:
+    """PATCH: with a non-empty `update_mask` exactly those paths, else every field present."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    connector_id = request.path_params["dataconnector"]
+    principal.require_project(project_id, "dataconnector.update")
+    await _existing(ctx, project_id, connector_id)
+    mask = _update_mask(request)
+    update = parse_update(await read_json(request, allow_empty=True), mask)
+    if update.url is not None:
+        await _check_url(ctx, update.url)
+    connector = await ctx.store.update_dataconnector(
+        project_id,
+        connector_id,
+        lambda current: apply_update(
+            current, update, encrypt=ctx.secrets.encrypt, now=ctx.clock.now()
+        ),
+    )
+    return ok(dataconnector_json(ctx, connector))
+
+
+async def delete_dataconnector(request: Request) -> Response:
+    """Delete a connector; whatever was still queued for it is dropped with it."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.delete")
+    await ctx.store.delete_dataconnector(project_id, request.path_params["dataconnector"])
+    return ok({})
+
+
+async def sync_dataconnector(request: Request) -> Response:
+    """Re-push the latest event of each type of every device in the project, to this connector."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.update")
+    await read_json(request, allow_empty=True)  # no parameters; a body, if any, must still be JSON
+    queued = await ctx.store.sync_dataconnector(project_id, request.path_params["dataconnector"])
+    if queued:
+        _notify_dispatcher(ctx)
+    return ok({})
+
+
+async def dataconnector_metrics(request: Request) -> Response:
+    """Delivery attempts of the last 3 hours: successes, failures, p99 latency of the successes."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.read")
+    connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
+    metrics = await ctx.store.dataconnector_metrics(connector.id, ctx.clock.now())
+    return ok(
+        {
+            "metrics": {
+                "successCount": metrics.success_count,
+                "errorCount": metrics.error_count,
+                "latency99p": duration_json(metrics.latency99p),
+            }
+        }
+    )
+
+
+async def list_attempts(request: Request) -> Response:
+    """Conduit extension: the delivery attempt log, newest first (key `attempts`)."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "dataconnector.read")
+    connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
+    size = page_size(request)
+    token = query_param(request, "pageToken", "page_token")
+    cursor = _decode_cursor(token) if token else None
+    found = await ctx.store.list_delivery_attempts(connector.id, size + 1, cursor)
+    page = found[:size]
+    next_token = _encode_cursor(page[-1]) if len(found) > size else ""
+    return page_response("attempts", [attempt_json(a) for a in page], next_token)
+
+
+_ITEM = "/v2/projects/{project:seg}/dataconnectors/{dataconnector:seg}"
+
+routes: list[BaseRoute] = [
+    Route(
+        "/v2/projects/{project:seg}/dataconnectors",
+        list_dataconnectors,
+        methods=["GET"],
+        name="list_dataconnectors",
+    ),
+    Route(
+        "/v2/projects/{project:seg}/dataconnectors",
+        create_dataconnector,
+        methods=["POST"],
+        name="create_dataconnector",
+    ),
+    Route(_ITEM + ":sync", sync_dataconnector, methods=["POST"]),
+    Route(_ITEM + ":metrics", dataconnector_metrics, methods=["GET"]),
+    Route(_ITEM + "/attempts", list_attempts, methods=["GET"]),
+    Route(_ITEM, get_dataconnector, methods=["GET"]),
+    Route(_ITEM, update_dataconnector, methods=["PATCH"]),
+    Route(_ITEM, delete_dataconnector, methods=["DELETE"]),
+]

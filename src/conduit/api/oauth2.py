@@ -1,4 +1,10 @@
-"""`POST /oauth2/token`: exchange a signed JWT assertion for a one-hour access token (SPEC §5)."""
+"""`POST /oauth2/token`: exchange a signed JWT assertion for a one-hour access token (SPEC §5).
+
+Every bad grant is a 400 (the official client turns a 400 from this endpoint into `Unauthorized`): not a
+form, wrong grant type, not a JWT, not HS256 (`alg: none` included), unknown key, bad signature, wrong
+audience, issuer other than the key's service account, expired, issued in the future, lifetime over 1 hour.
+The assertion is read from the form body only; DT documents that query parameters are not supported.
+"""
 
 from __future__ import annotations
 
@@ -19,15 +25,17 @@ from conduit.auth.tokens import (
 from conduit.context import context_of
 from conduit.domain.errors import BadRequest
 
+_UNKNOWN = "invalid assertion: unknown key or bad signature"
+
 
 async def token(request: Request) -> Response:
     """OAuth2 JWT-bearer grant: form fields `assertion` and `grant_type`; 400 on any bad assertion."""
     ctx = context_of(request)
     raw = await read_body(request)
     try:
-        form = parse_qs(raw.decode(), keep_blank_values=True)
+        form = parse_qs(raw.decode(), keep_blank_values=True, strict_parsing=False)
     except UnicodeDecodeError as exc:
-        raise BadRequest("body must be form-encoded") from exc
+        raise BadRequest("body must be form-encoded (application/x-www-form-urlencoded)") from exc
     grant_type = (form.get("grant_type") or [""])[0]
     assertion = (form.get("assertion") or [""])[0]
     if grant_type != GRANT_TYPE:
@@ -37,18 +45,22 @@ async def token(request: Request) -> Response:
     key_id = read_assertion_header(assertion)
     found = await ctx.store.get_key_with_secret(key_id)
     if found is None:
-        raise BadRequest("invalid assertion: unknown key")
+        raise BadRequest(_UNKNOWN)
     key, encrypted = found
     account = await ctx.store.get_service_account(key.service_account_id)
     if account is None:
-        raise BadRequest("invalid assertion: unknown key")
+        raise BadRequest(_UNKNOWN)
+    try:
+        secret = ctx.secrets.decrypt(encrypted)
+    except ValueError as exc:  # encrypted under another server key: the key is unusable here
+        raise BadRequest(_UNKNOWN) from exc
     now = ctx.clock.now()
-    # The audience is the token endpoint as the client addressed it (or as this server advertises it).
+    # The audience is the token endpoint as this server advertises it, or as the client addressed it.
     audiences = [f"{ctx.settings.base_url}/oauth2/token", str(request.url.replace(query=""))]
-    claims = verify_assertion(assertion, ctx.secrets.decrypt(encrypted), audiences, now)
+    claims = verify_assertion(assertion, secret, audiences, now)
     if claims.issuer != account.email:
-        raise BadRequest("assertion issuer must be the service account's email")
-    access = issue_access_token(ctx.signing_key, account.id, now)
+        raise BadRequest("assertion issuer (iss) must be the email of the key's service account")
+    access = issue_access_token(ctx.signing_key, account.id, key.id, now)
     return ok({"access_token": access, "token_type": "bearer", "expires_in": ACCESS_TOKEN_LIFETIME})
 
 

@@ -1,4 +1,4 @@
-"""The projects REST resource: `/v2/projects`."""
+"""The projects REST resource: `/v2/projects`, its members and the caller's permissions in it."""
 
 from __future__ import annotations
 
@@ -8,10 +8,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from conduit.api.http import ok, page_response, paginate, query_param
+from conduit.api.http import ok, page_response, paginate, query_param, read_json
+from conduit.api.members import member_routes
 from conduit.auth.principal import authenticate
 from conduit.context import context_of
-from conduit.domain.accounts import Project
+from conduit.domain.accounts import (
+    PROJECT_SCOPE,
+    Project,
+    check_display_name,
+    check_fields,
+    parse_resource_name,
+)
+from conduit.domain.errors import BadRequest, NotFound
+
+# Fields of a project only the server sets; ignored when a client sends them back.
+_OUTPUT_ONLY = (
+    "name",
+    "organizationDisplayName",
+    "sensorCount",
+    "cloudConnectorCount",
+    "inventory",
+)
 
 
 def project_json(project: Project) -> dict[str, Any]:
@@ -27,21 +44,43 @@ def project_json(project: Project) -> dict[str, Any]:
 
 
 async def list_projects(request: Request) -> Response:
-    """List the projects the caller is a member of (filters: `organization`, `query`)."""
+    """List the projects the caller is a member of (filters: `organization`, `query`).
+
+    `query` matches, case-insensitively, part of the project's or its organization's display name, or the
+    project id.
+    """
     principal = await authenticate(request)
     ctx = context_of(request)
     organization = query_param(request, "organization")
-    org_id = organization.removeprefix("organizations/") if organization else None
-    text = (query_param(request, "query") or "").lower()
-    visible = []
-    for project in await ctx.store.list_projects(org_id):
-        if "project.read" not in principal.project_permissions(project.id):
-            continue
-        if text and text not in project.display_name.lower() and text not in project.id:
-            continue
-        visible.append(project)
+    org_id = (
+        parse_resource_name(organization, "organizations", "organization") if organization else None
+    )
+    text = (query_param(request, "query") or "").strip().lower()
+    visible = [
+        p
+        for p in await ctx.store.list_projects_visible_to(principal.id, org_id)
+        if not text
+        or text in p.display_name.lower()
+        or text in p.organization_display_name.lower()
+        or text in p.id
+    ]
     page, token = paginate(request, visible)
     return page_response("projects", [project_json(p) for p in page], token)
+
+
+async def create_project(request: Request) -> Response:
+    """Create a project in an organization (`displayName`, `organization`); needs `project.create` there."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    body = await read_json(request)
+    check_fields(body, ("displayName", "organization"), _OUTPUT_ONLY)
+    if "organization" not in body:
+        raise BadRequest("organization is required, as organizations/<id>")
+    org_id = parse_resource_name(body["organization"], "organizations", "organization")
+    display_name = check_display_name(body.get("displayName"), required=True)
+    principal.require_organization(org_id, "project.create")
+    project = await ctx.store.create_project(org_id, display_name)
+    return ok(project_json(project))
 
 
 async def get_project(request: Request) -> Response:
@@ -50,22 +89,66 @@ async def get_project(request: Request) -> Response:
     project_id = request.path_params["project"]
     principal.require_project(project_id, "project.read")
     project = await context_of(request).store.get_project(project_id)
-    assert project is not None
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
     return ok(project_json(project))
+
+
+async def update_project(request: Request) -> Response:
+    """Rename a project (`displayName`); `{}` changes nothing. A project cannot change organization."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "project.update")
+    body = await read_json(request, allow_empty=True)
+    check_fields(body, ("displayName", "organization"), _OUTPUT_ONLY)
+    project = await ctx.store.get_project(project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} not found")
+    if "organization" in body:
+        org_id = parse_resource_name(body["organization"], "organizations", "organization")
+        if org_id != project.organization_id:
+            raise BadRequest("a project cannot be moved to another organization")
+    if "displayName" in body:
+        display_name = check_display_name(body["displayName"], required=True)
+        renamed = await ctx.store.rename_project(project_id, display_name)
+        if renamed is None:
+            raise NotFound(f"project {project_id} not found")
+        project = renamed
+    return ok(project_json(project))
+
+
+async def delete_project(request: Request) -> Response:
+    """Delete a project with everything in it (devices, Data Connectors and their queues, service accounts).
+
+    Unlike DT Cloud, which refuses to delete a project that still holds devices or Data Connectors,
+    Conduit deletes them with it. It refuses (400) while the project owns a service account that is an
+    organization member, because that would silently delete an organization admin.
+    """
+    principal = await authenticate(request)
+    project_id = request.path_params["project"]
+    principal.require_project(project_id, "project.delete")
+    if not await context_of(request).store.delete_project(project_id):
+        raise NotFound(f"project {project_id} not found")
+    return ok()
 
 
 async def project_permissions(request: Request) -> Response:
     """The caller's effective permissions in a project."""
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    granted = principal.project_permissions(project_id)
-    if not granted:
-        principal.require_project(project_id, "project.read")
+    granted = principal.require_project(project_id, "project.read")
     return page_response("permissions", sorted(granted), "")
 
 
+_PROJECT = "/v2/projects/{project:seg}"
+
 routes: list[BaseRoute] = [
-    Route("/v2/projects/{project:seg}/permissions", project_permissions, methods=["GET"]),
+    Route(_PROJECT + "/permissions", project_permissions, methods=["GET"]),
+    *member_routes(_PROJECT, PROJECT_SCOPE, "project"),
     Route("/v2/projects", list_projects, methods=["GET"]),
-    Route("/v2/projects/{project:seg}", get_project, methods=["GET"]),
+    Route("/v2/projects", create_project, methods=["POST"]),
+    Route(_PROJECT, get_project, methods=["GET"]),
+    Route(_PROJECT, update_project, methods=["PATCH"]),
+    Route(_PROJECT, delete_project, methods=["DELETE"]),
 ]

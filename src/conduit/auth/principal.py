@@ -3,6 +3,10 @@
 The rules (SPEC §8, §11): no or bad credentials → 401; a project the caller has no role in → 404, so nothing
 about other tenants leaks; a role without the permission → 403. Organization admins hold the admin
 permissions in every project of their organization.
+
+Cost per request (this runs on every request, publishes included): a dictionary lookup for a credential
+already verified (else one JWT verification or one secret decryption), then one indexed read that loads the
+account and proves it still holds the key; a permission check is one more indexed query.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from conduit.auth.credential_cache import BASIC_REVERIFY_SECONDS, CredentialCache, Identity
 from conduit.auth.tokens import verify_access_token
 from conduit.context import Context, context_of
 from conduit.domain.accounts import ServiceAccount
-from conduit.domain.errors import Forbidden, NotFound, Unauthorized
+from conduit.domain.errors import Forbidden, NotFound, TooManyRequests, Unauthorized
 from conduit.domain.roles import permissions_of
 
 
@@ -31,6 +36,7 @@ class Principal:
         return self.account.id
 
     def project_permissions(self, project_id: str) -> set[str]:
+        """Effective permissions in a project; empty when the caller has no role there (or no project)."""
         roles, _ = self.ctx.store.roles_in_project(self.account.id, project_id)
         return permissions_of(roles)
 
@@ -40,54 +46,87 @@ class Principal:
         if not granted:
             raise NotFound(f"project {project_id} not found")
         if permission not in granted:
-            raise Forbidden(f"missing permission {permission}")
+            raise Forbidden(f"missing permission {permission} in project {project_id}")
         return granted
+
+    def organization_permissions(self, organization_id: str) -> set[str]:
+        return permissions_of(
+            self.ctx.store.roles_in_organization(self.account.id, organization_id)
+        )
 
     def require_organization(self, organization_id: str, permission: str) -> set[str]:
-        roles = self.ctx.store.roles_in_organization(self.account.id, organization_id)
-        granted = permissions_of(roles)
-        if not roles:
-            raise NotFound(f"organization {organization_id} not found")
-        if permission not in granted:
-            raise Forbidden(f"missing permission {permission}")
-        return granted
-
-
+        """404 unless the organization is visible to the caller (a role in it or in one of its projects),
+        403 unless the caller's organization role grants `permission`."""
+        granted = self.organization_permissions(organization_id)
+        if permission in granted:
+            return granted
+        if granted or self.ctx.store.organization_visible_to(self.account.id, organization_id):
+            raise Forbidden(f"missing permission {permission} in organization {organization_id}")
+        raise NotFound(f"organization {organization_id} not found")
 
 
 async def authenticate(request: Request) -> Principal:
+    """The calling service account, from a Bearer access token or Basic key id and secret; else 401.
+
+    When the operator turned the rate limit on, each authenticated request also takes one token from the
+    account's bucket (429 with Retry-After when it is empty).
+    """
     ctx = context_of(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     scheme = scheme.lower()
     credentials = credentials.strip()
+    now = ctx.clock.now()
     if scheme == "bearer" and credentials:
-        account_id, _ = verify_access_token(ctx.signing_key, credentials, ctx.clock.now())
-        account = await ctx.store.get_service_account(account_id)
-        if account is None:
-            raise Unauthorized("service account no longer exists")
-        return Principal(account, ctx)
-    if scheme == "basic" and credentials:
-        return await _basic(ctx, credentials)
-    raise Unauthorized("missing credentials: use a Bearer access token or Basic auth")
+        identity = _bearer(ctx, credentials, now)
+    elif scheme == "basic" and credentials:
+        identity = await _basic(ctx, credentials, now)
+    else:
+        raise Unauthorized("missing credentials: use a Bearer access token or Basic auth")
+    account = await ctx.store.account_holding_key(identity.account_id, identity.key_id)
+    if account is None:
+        raise Unauthorized("the service account or key of these credentials no longer exists")
+    if scheme == "basic" and not account.enable_basic_auth:
+        raise Unauthorized("Basic auth is not enabled for this service account")
+    if ctx.settings.rate_limit:
+        wait = ctx.rate_limiter.acquire(account.id, now)
+        if wait is not None:
+            raise TooManyRequests(
+                f"rate limit exceeded; retry after {wait} s", headers={"Retry-After": str(wait)}
+            )
+    return Principal(account, ctx)
 
 
-async def _basic(ctx: Context, credentials: str) -> Principal:
+def _bearer(ctx: Context, token: str, now: float) -> Identity:
+    cache_key = CredentialCache.bearer_key(token)
+    identity = ctx.credentials.get(cache_key, now)
+    if identity is None:
+        verified = verify_access_token(ctx.signing_key, token, now)
+        identity = Identity(verified.account_id, verified.key_id)
+        ctx.credentials.put(cache_key, identity, verified.expires)
+    return identity
+
+
+async def _basic(ctx: Context, credentials: str, now: float) -> Identity:
+    cache_key = CredentialCache.basic_key(credentials)
+    identity = ctx.credentials.get(cache_key, now)
+    if identity is not None:
+        return identity
     try:
         key_id, sep, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise Unauthorized("malformed Basic credentials") from exc
-    if not sep:
+    if not sep or not key_id:
         raise Unauthorized("malformed Basic credentials")
     found = await ctx.store.get_key_with_secret(key_id)
     if found is None:
         raise Unauthorized("invalid key id or secret")
     key, encrypted = found
-    if not hmac.compare_digest(ctx.secrets.decrypt(encrypted).encode(), secret.encode()):
+    try:
+        expected = ctx.secrets.decrypt(encrypted)
+    except ValueError as exc:  # encrypted under another server key: unusable, not a server error
+        raise Unauthorized("invalid key id or secret") from exc
+    if not hmac.compare_digest(expected.encode(), secret.encode()):
         raise Unauthorized("invalid key id or secret")
-    account = await ctx.store.get_service_account(key.service_account_id)
-    if account is None:
-        raise Unauthorized("invalid key id or secret")
-    if not account.enable_basic_auth:
-        raise Unauthorized("Basic auth is not enabled for this service account")
-    return Principal(account, ctx)
+    identity = Identity(key.service_account_id, key.id)
+    ctx.credentials.put(cache_key, identity, now + BASIC_REVERIFY_SECONDS)
+    return identity

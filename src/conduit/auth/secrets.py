@@ -8,9 +8,18 @@ with the connector's secret), so they are encrypted, not hashed. The server key 
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
+
+
+KEY_SECRET_BYTES = 16
+
+
+def new_key_secret() -> str:
+    """A service account key's secret: 128 random bits as 32 hex characters, like DT Cloud's."""
+    return secrets.token_hex(KEY_SECRET_BYTES)
 
 
 class SecretBox:

@@ -1,11 +1,310 @@
-"""Storage of Data Connector resources (SQLite)."""
+"""Storage of Data Connector resources, their `:sync` snapshot, and the reads behind `:metrics` and
+`/attempts` (SQLite).
+
+Tenant scoping lives here: every query names the project, so a connector id from another project is
+simply not found. Status changes go through `delivery.lifecycle.set_connector_status`, the one code
+path that may change a status (it empties the queue on disable), inside the same transaction as the
+rest of the update.
+"""
 
 from __future__ import annotations
 
+import math
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
 from conduit.clock import Clock
+from conduit.delivery.enqueue import enqueue_to_connector
+from conduit.delivery.lifecycle import set_connector_status
+from conduit.domain.dataconnectors import ACTIVE, DataConnector
+from conduit.domain.errors import BadRequest, NotFound
+from conduit.domain.ids import new_id
 from conduit.store.database import Database
+
+METRICS_WINDOW = 3 * 3600.0  # `:metrics` covers the last 3 hours (SPEC §4.5)
+
+
+@dataclass(frozen=True)
+class ConnectorMetrics:
+    success_count: int
+    error_count: int
+    latency99p: float  # seconds, over successful attempts; 0.0 when there were none
+
+
+@dataclass(frozen=True)
+class DeliveryAttempt:
+    id: int
+    event_id: str
+    attempt: int
+    at: float
+    success: bool
+    status_code: int | None
+    error: str | None
+    latency: float
+
+
+def _connector(row: sqlite3.Row) -> DataConnector:
+    secret = row["signature_secret"]
+    return DataConnector(
+        id=row["id"],
+        project_id=row["project_id"],
+        display_name=row["display_name"],
+        status=row["status"],
+        events=orjson.loads(row["events"]),
+        labels=orjson.loads(row["labels"]),
+        url=row["url"],
+        signature_secret_encrypted=bytes(secret) if secret else None,
+        headers=orjson.loads(row["headers"]),
+        type=row["type"],
+        create_time=row["create_time"],
+        update_time=row["update_time"],
+        failing_since=row["failing_since"],
+        last_success=row["last_success"],
+        consecutive_failures=row["consecutive_failures"],
+    )
+
+
+def _select_connector(
+    conn: sqlite3.Connection, project_id: str, connector_id: str
+) -> DataConnector:
+    row = conn.execute(
+        "SELECT * FROM dataconnectors WHERE id = ? AND project_id = ?", (connector_id, project_id)
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"data connector {connector_id} not found")
+    return _connector(row)
 
 
 class DataConnectorStore:
     db: Database
     clock: Clock
+
+    async def create_dataconnector(self, connector: DataConnector) -> DataConnector:
+        """Insert `connector` under a fresh id (the id and times of the argument are ignored)."""
+        now = self.clock.now()
+        stored = DataConnector(
+            id=new_id(now),
+            project_id=connector.project_id,
+            display_name=connector.display_name,
+            status=connector.status,
+            events=list(connector.events),
+            labels=list(connector.labels),
+            url=connector.url,
+            signature_secret_encrypted=connector.signature_secret_encrypted,
+            headers=dict(connector.headers),
+            type=connector.type,
+            create_time=now,
+            update_time=now,
+        )
+
+        def insert(conn: sqlite3.Connection) -> None:
+            # The initial status is a starting value, not a change: there is no queue to empty yet.
+            conn.execute(
+                "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
+                " labels, url, signature_secret, headers, create_time, update_time)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    stored.id,
+                    stored.project_id,
+                    stored.display_name,
+                    stored.type,
+                    stored.status,
+                    orjson.dumps(stored.events).decode(),
+                    orjson.dumps(stored.labels).decode(),
+                    stored.url,
+                    stored.signature_secret_encrypted,
+                    orjson.dumps(stored.headers).decode(),
+                    now,
+                    now,
+                ),
+            )
+
+        await self.db.write(insert)
+        return stored
+
+    async def get_dataconnector(self, project_id: str, connector_id: str) -> DataConnector | None:
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT * FROM dataconnectors WHERE id = ? AND project_id = ?",
+                (connector_id, project_id),
+            ).fetchone()
+        )
+        return _connector(row) if row else None
+
+    async def list_dataconnectors(self, project_id: str) -> list[DataConnector]:
+        """A project's connectors in creation order (ids sort by creation time)."""
+        rows = self.db.read(
+            lambda c: c.execute(
+                "SELECT * FROM dataconnectors WHERE project_id = ? ORDER BY id", (project_id,)
+            ).fetchall()
+        )
+        return [_connector(r) for r in rows]
+
+    async def update_dataconnector(
+        self,
+        project_id: str,
+        connector_id: str,
+        change: Callable[[DataConnector], DataConnector],
+    ) -> DataConnector:
+        """Apply `change` to the stored connector in one transaction and return the result.
+
+        `change` runs on the writer thread against the current row, so concurrent PATCHes never lose
+        each other's fields. A status change goes through `set_connector_status` in the same
+        transaction.
+        Raises `NotFound` (nothing written) if the connector is not in the project.
+        """
+        now = self.clock.now()
+
+        def update(conn: sqlite3.Connection) -> DataConnector:
+            current = _select_connector(conn, project_id, connector_id)
+            new = change(current)
+            if new is current:
+                return current
+            conn.execute(
+                "UPDATE dataconnectors SET display_name = ?, events = ?, labels = ?, url = ?,"
+                " signature_secret = ?, headers = ?, update_time = ? WHERE id = ?",
+                (
+                    new.display_name,
+                    orjson.dumps(new.events).decode(),
+                    orjson.dumps(new.labels).decode(),
+                    new.url,
+                    new.signature_secret_encrypted,
+                    orjson.dumps(new.headers).decode(),
+                    now,
+                    connector_id,
+                ),
+            )
+            if new.status != current.status:
+                set_connector_status(conn, connector_id, new.status, now)
+            return _select_connector(conn, project_id, connector_id)
+
+        return await self.db.write(update)
+
+    async def delete_dataconnector(self, project_id: str, connector_id: str) -> None:
+        """Delete a connector, its queue (FK cascade) and its attempt log and counters."""
+
+        def delete(conn: sqlite3.Connection) -> None:
+            gone = conn.execute(
+                "DELETE FROM dataconnectors WHERE id = ? AND project_id = ?",
+                (connector_id, project_id),
+            ).rowcount
+            if not gone:
+                raise NotFound(f"data connector {connector_id} not found")
+            conn.execute("DELETE FROM delivery_attempts WHERE connector_id = ?", (connector_id,))
+            conn.execute("DELETE FROM delivery_counters WHERE connector_id = ?", (connector_id,))
+
+        await self.db.write(delete)
+
+    async def sync_dataconnector(self, project_id: str, connector_id: str) -> int:
+        """Queue, to this connector only, the latest event of each type of each project device.
+
+        The connector's event filter and label list apply as for live events. Each queued event's
+        12-hour delivery window starts now (the events themselves may be older). Only ACTIVE
+        connectors sync: a disabled connector has no queue. Returns how many events were queued.
+        """
+        now = self.clock.now()
+
+        def sync(conn: sqlite3.Connection) -> int:
+            connector = _select_connector(conn, project_id, connector_id)
+            if connector.status != ACTIVE:
+                raise BadRequest(
+                    f"data connector {connector_id} is {connector.status}; only an ACTIVE connector"
+                    " can be synchronized (enable it first)"
+                )
+            where = ""
+            args: list[Any] = [project_id]
+            if connector.events:
+                where = f" AND e.event_type IN ({','.join('?' * len(connector.events))})"
+                args.extend(connector.events)
+            # SQLite returns the other columns of the row holding max(e.seq) in each group.
+            rows = conn.execute(
+                "SELECT d.id AS device_id, d.type AS device_type, d.product_number, d.labels,"
+                " e.body, max(e.seq) AS seq"
+                " FROM devices d JOIN events e"
+                " ON e.device_id = d.id AND e.project_id = d.project_id"
+                f" WHERE d.project_id = ?{where}"
+                " GROUP BY e.device_id, e.event_type ORDER BY seq",
+                args,
+            ).fetchall()
+            for row in rows:
+                enqueue_to_connector(
+                    conn,
+                    connector_id=connector_id,
+                    connector_labels=connector.labels,
+                    envelope=orjson.loads(row[4]),
+                    device_labels=orjson.loads(row[3]),
+                    metadata={
+                        "deviceId": row[0],
+                        "projectId": project_id,
+                        "deviceType": row[1],
+                        "productNumber": row[2],
+                    },
+                    event_time=now,
+                    now=now,
+                )
+            return len(rows)
+
+        return await self.db.write(sync)
+
+    # ---- the attempt log (written by the dispatcher) ---------------------------------------------
+
+    async def dataconnector_metrics(self, connector_id: str, now: float) -> ConnectorMetrics:
+        """Attempts in (now - 3 h, now]: successes, failures (timeouts too), p99 success latency."""
+        since = now - METRICS_WINDOW
+
+        def query(conn: sqlite3.Connection) -> ConnectorMetrics:
+            successes, failures = conn.execute(
+                "SELECT coalesce(sum(success != 0), 0), coalesce(sum(success = 0), 0)"
+                " FROM delivery_attempts WHERE connector_id = ? AND at > ? AND at <= ?",
+                (connector_id, since, now),
+            ).fetchone()
+            latency = 0.0
+            if successes:
+                # Nearest-rank p99: the ceil(0.99 n)-th smallest = offset n - ceil(0.99 n) from the
+                # top.
+                offset = successes - math.ceil(0.99 * successes)
+                row = conn.execute(
+                    "SELECT latency FROM delivery_attempts"
+                    " WHERE connector_id = ? AND at > ? AND at <= ? AND success != 0"
+                    " ORDER BY latency DESC LIMIT 1 OFFSET ?",
+                    (connector_id, since, now, offset),
+                ).fetchone()
+                latency = float(row[0]) if row else 0.0
+            return ConnectorMetrics(int(successes), int(failures), latency)
+
+        return self.db.read(query)
+
+    async def list_delivery_attempts(
+        self, connector_id: str, limit: int, before: tuple[float, int] | None = None
+    ) -> list[DeliveryAttempt]:
+        """Up to `limit` attempts, newest first, strictly older than the `(at, id)` cursor."""
+        where = "connector_id = ?"
+        args: list[Any] = [connector_id]
+        if before is not None:
+            where += " AND (at < ? OR (at = ? AND id < ?))"
+            args += [before[0], before[0], before[1]]
+
+        def query(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute(
+                "SELECT id, event_id, attempt, at, success, status_code, error, latency"
+                f" FROM delivery_attempts WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
+                [*args, limit],
+            ).fetchall()
+
+        return [
+            DeliveryAttempt(
+                id=r[0],
+                event_id=r[1],
+                attempt=r[2],
+                at=r[3],
+                success=bool(r[4]),
+                status_code=r[5],
+                error=r[6],
+                latency=float(r[7]),
+            )
+            for r in self.db.read(query)
+        ]

@@ -1,11 +1,239 @@
-"""Storage of devices, labels, published events and event history (SQLite)."""
+"""Storage of devices, labels, published events and event history (SQLite).
+
+Two kinds of functions live here. `DeviceStore` methods are whole operations (one read, or one write job).
+The module-level functions taking a `conn` are steps meant to run *inside* someone else's write job, so the
+publish path can put the event row, the `reported` update and the connectors' queue rows into one
+transaction (`publishing.py` composes them).
+"""
 
 from __future__ import annotations
 
+import sqlite3
+from typing import Any
+
+import orjson
+
 from conduit.clock import Clock
+from conduit.domain.devices import Device, DeviceRef
+from conduit.domain.ids import new_emulated_device_id, new_id
 from conduit.store.database import Database
+
+_DEVICE_COLUMNS = "id, project_id, type, product_number, labels, reported, emulated, create_time"
+
+
+def _device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
+    return Device(
+        id=row[0],
+        project_id=row[1],
+        type=row[2],
+        product_number=row[3],
+        labels=orjson.loads(row[4]),
+        reported=orjson.loads(row[5]),
+        emulated=bool(row[6]),
+        create_time=row[7],
+    )
 
 
 class DeviceStore:
     db: Database
     clock: Clock
+
+    # ---- devices ---------------------------------------------------------------------------------------
+
+    async def create_device(
+        self,
+        project_id: str,
+        device_type: str,
+        labels: dict[str, str],
+        *,
+        emulated: bool,
+        product_number: str = "",
+    ) -> Device:
+        now = self.clock.now()
+        device = Device(
+            id=new_emulated_device_id(now) if emulated else new_id(now),
+            project_id=project_id,
+            type=device_type,
+            product_number=product_number,
+            labels=labels,
+            reported={},
+            emulated=emulated,
+            create_time=now,
+        )
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT INTO devices({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, '{{}}', ?, ?)",
+                (
+                    device.id,
+                    project_id,
+                    device_type,
+                    product_number,
+                    orjson.dumps(labels).decode(),
+                    int(emulated),
+                    now,
+                ),
+            )
+
+        await self.db.write(insert)
+        return device
+
+    def device_ref(self, project_id: str, device_id: str) -> DeviceRef | None:
+        """The publish path's single indexed read: no JSON decoding, no coroutine."""
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT type, product_number, emulated FROM devices WHERE id = ? AND project_id = ?",
+                (device_id, project_id),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return DeviceRef(device_id, project_id, row[0], row[1], bool(row[2]))
+
+    async def get_device(self, project_id: str, device_id: str) -> Device | None:
+        row = self.db.read(
+            lambda c: c.execute(
+                f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
+                (device_id, project_id),
+            ).fetchone()
+        )
+        return _device(row) if row else None
+
+    async def find_device(self, device_id: str) -> Device | None:
+        """A device in whichever project holds it (for the wildcard project `-`)."""
+        row = self.db.read(
+            lambda c: c.execute(
+                f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,)
+            ).fetchone()
+        )
+        return _device(row) if row else None
+
+    async def list_devices(
+        self,
+        project_ids: list[str],
+        device_ids: list[str] | None = None,
+        device_types: list[str] | None = None,
+    ) -> list[Device]:
+        """Devices of these projects, ordered by id; the indexed filters are applied here, in SQL."""
+        sql = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE project_id IN (SELECT value FROM json_each(?))"
+        args: list[Any] = [orjson.dumps(project_ids).decode()]
+        if device_ids:
+            sql += " AND id IN (SELECT value FROM json_each(?))"
+            args.append(orjson.dumps(device_ids).decode())
+        if device_types:
+            sql += " AND type IN (SELECT value FROM json_each(?))"
+            args.append(orjson.dumps(device_types).decode())
+        rows = self.db.read(lambda c: c.execute(sql + " ORDER BY id", args).fetchall())
+        return [_device(r) for r in rows]
+
+    async def delete_device(self, project_id: str, device_id: str) -> bool:
+        """Delete a device and its history (its queued pushes stay: they were accepted before)."""
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            gone = conn.execute(
+                "DELETE FROM devices WHERE id = ? AND project_id = ?", (device_id, project_id)
+            ).rowcount
+            if gone:
+                conn.execute("DELETE FROM events WHERE device_id = ?", (device_id,))
+            return bool(gone)
+
+        return await self.db.write(delete)
+
+    async def move_devices(self, moves: list[tuple[str, str]], target_project_id: str) -> list[bool]:
+        """Move each (source project, device) to the target project in one transaction; True if moved."""
+
+        def move(conn: sqlite3.Connection) -> list[bool]:
+            return [
+                conn.execute(
+                    "UPDATE devices SET project_id = ? WHERE id = ? AND project_id = ?",
+                    (target_project_id, device_id, source),
+                ).rowcount
+                == 1
+                for source, device_id in moves
+            ]
+
+        return await self.db.write(move)
+
+    # ---- event history ---------------------------------------------------------------------------------
+
+    async def list_events(
+        self,
+        device_id: str,
+        *,
+        start: float,
+        end: float,
+        event_types: list[str],
+        after: tuple[float, int] | None,
+        limit: int,
+    ) -> list[tuple[float, int, bytes]]:
+        """(ts, seq, envelope bytes) oldest first, strictly after the `after` keyset position."""
+        sql = "SELECT ts, seq, body FROM events WHERE device_id = ? AND ts >= ? AND ts <= ?"
+        args: list[Any] = [device_id, start, end]
+        if event_types:
+            sql += " AND event_type IN (SELECT value FROM json_each(?))"
+            args.append(orjson.dumps(event_types).decode())
+        if after is not None:
+            sql += " AND (ts > ? OR (ts = ? AND seq > ?))"
+            args.extend([after[0], after[0], after[1]])
+        sql += " ORDER BY ts, seq LIMIT ?"
+        args.append(limit)
+        rows = self.db.read(lambda c: c.execute(sql, args).fetchall())
+        return [(r[0], r[1], bytes(r[2])) for r in rows]
+
+
+# ---- steps inside a caller's write job ----------------------------------------------------------------
+
+
+def insert_event(
+    conn: sqlite3.Connection,
+    *,
+    event_id: str,
+    project_id: str,
+    device_id: str,
+    event_type: str,
+    ts: float,
+    body: bytes,
+) -> None:
+    conn.execute(
+        "INSERT INTO events(id, project_id, device_id, event_type, ts, body) VALUES (?, ?, ?, ?, ?, ?)",
+        (event_id, project_id, device_id, event_type, ts, body),
+    )
+
+
+def set_reported(
+    conn: sqlite3.Connection, project_id: str, device_id: str, event_type: str, data: str
+) -> str | None:
+    """Make `data` the device's latest `event_type` data; returns its labels JSON, None if it is gone.
+
+    The merge happens in SQL inside the writer's transaction, so concurrent publishes to one device
+    serialise on the row and none overwrites another's event type.
+    """
+    row = conn.execute(
+        "UPDATE devices SET reported = json_set(reported, ?, json(?)) WHERE id = ? AND project_id = ?"
+        " RETURNING labels",
+        (f"$.{event_type}", data, device_id, project_id),
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+def labels_for_update(conn: sqlite3.Connection, project_id: str, device_id: str) -> Device | None:
+    row = conn.execute(
+        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?", (device_id, project_id)
+    ).fetchone()
+    return _device(row) if row else None
+
+
+def set_labels(conn: sqlite3.Connection, device_id: str, labels: dict[str, str]) -> None:
+    conn.execute(
+        "UPDATE devices SET labels = ? WHERE id = ?", (orjson.dumps(labels).decode(), device_id)
+    )
+
+
+def prune_events(conn: sqlite3.Connection, before: float, limit: int) -> int:
+    """Delete up to `limit` of the oldest events older than `before`; returns how many went."""
+    return int(
+        conn.execute(
+            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT ?)",
+            (before, limit),
+        ).rowcount
+    )

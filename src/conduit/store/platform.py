@@ -1,14 +1,28 @@
-"""Storage of organizations, projects, service accounts, keys and memberships (SQLite)."""
+"""Storage of organizations, projects, service accounts, keys and memberships (SQLite).
+
+Every multi-row change is one `db.write` job, so it commits or rolls back whole; rules that need the
+database to decide (the last organization admin, the key cap) are checked inside that same job, so no
+concurrent request can slip between the check and the change.
+
+Memberships have no foreign key (a scope is a project or an organization), so deleting a project or a
+service account removes the matching membership rows explicitly, in the same transaction.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from conduit.clock import Clock
 from conduit.domain.accounts import (
+    ACCEPTED,
+    MAX_KEYS_PER_SERVICE_ACCOUNT,
+    ORGANIZATION_SCOPE,
+    SERVICE_ACCOUNT,
+    USER,
     Key,
     Membership,
     Organization,
@@ -16,6 +30,7 @@ from conduit.domain.accounts import (
     ServiceAccount,
     service_account_email,
 )
+from conduit.domain.errors import BadRequest, Conflict
 from conduit.domain.ids import new_id
 from conduit.store.database import Database
 
@@ -24,6 +39,31 @@ SELECT p.id, p.organization_id, o.display_name AS org_name, p.display_name, p.in
        (SELECT count(*) FROM devices d WHERE d.project_id = p.id AND d.type != 'ccon') AS sensors,
        (SELECT count(*) FROM devices d WHERE d.project_id = p.id AND d.type = 'ccon') AS ccons
 FROM projects p JOIN organizations o ON o.id = p.organization_id
+"""
+
+# Projects a member can see: a role in the project itself, or any role in its organization.
+_VISIBLE_PROJECTS = """
+ WHERE (EXISTS (SELECT 1 FROM memberships m WHERE m.member_id = ? AND m.scope_kind = 'project'
+                AND m.scope_id = p.id)
+     OR EXISTS (SELECT 1 FROM memberships m WHERE m.member_id = ? AND m.scope_kind = 'organization'
+                AND m.scope_id = p.organization_id))
+"""
+
+# Service account members show the account's current name and email, not a copy taken when added.
+_MEMBERSHIP_SELECT = """
+SELECT m.scope_kind, m.scope_id, m.member_id, m.account_type, m.roles, m.status, m.create_time,
+       COALESCE(sa.email, m.email) AS email, COALESCE(sa.display_name, m.display_name) AS display_name
+FROM memberships m LEFT JOIN service_accounts sa
+  ON m.account_type = 'SERVICE_ACCOUNT' AND sa.id = m.member_id
+"""
+
+# The roles that apply to a member in one project: its own, plus its organization's.
+_ROLES_IN_PROJECT = """
+SELECT p.organization_id, m.roles FROM projects p
+LEFT JOIN memberships m ON m.member_id = ?
+  AND ((m.scope_kind = 'project' AND m.scope_id = p.id)
+    OR (m.scope_kind = 'organization' AND m.scope_id = p.organization_id))
+WHERE p.id = ?
 """
 
 
@@ -40,6 +80,10 @@ def _project(row: sqlite3.Row) -> Project:
     )
 
 
+def _organization(row: sqlite3.Row) -> Organization:
+    return Organization(row["id"], row["display_name"], row["create_time"])
+
+
 def _account(row: sqlite3.Row) -> ServiceAccount:
     return ServiceAccount(
         id=row["id"],
@@ -50,6 +94,10 @@ def _account(row: sqlite3.Row) -> ServiceAccount:
         create_time=row["create_time"],
         update_time=row["update_time"],
     )
+
+
+def _key(row: sqlite3.Row) -> Key:
+    return Key(row["id"], row["service_account_id"], row["create_time"])
 
 
 def _membership(row: sqlite3.Row) -> Membership:
@@ -66,9 +114,107 @@ def _membership(row: sqlite3.Row) -> Membership:
     )
 
 
+def _insert_membership(conn: sqlite3.Connection, m: Membership, now: float) -> None:
+    conn.execute(
+        "INSERT INTO memberships(scope_kind, scope_id, member_id, account_type, email, display_name,"
+        " roles, status, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            m.scope_kind,
+            m.scope_id,
+            m.member_id,
+            m.account_type,
+            m.email,
+            m.display_name,
+            orjson.dumps(m.roles).decode(),
+            m.status,
+            m.create_time or now,
+        ),
+    )
+
+
+def _ensure_admins_remain(
+    conn: sqlite3.Connection, organization_id: str, leaving: Sequence[str]
+) -> None:
+    """Refuse a change that would leave an organization without an accepted service-account admin.
+
+    Only service accounts can sign in to Conduit, so an organization whose last one left could never be
+    managed again (pending users cannot accept).
+    """
+    marks = ",".join("?" * len(leaving))
+    remaining = conn.execute(
+        "SELECT count(*) FROM memberships WHERE scope_kind = 'organization' AND scope_id = ?"
+        f" AND account_type = 'SERVICE_ACCOUNT' AND status = 'ACCEPTED' AND member_id NOT IN ({marks})",
+        (organization_id, *leaving),
+    ).fetchone()[0]
+    if remaining == 0:
+        raise BadRequest(
+            f"organization {organization_id} would be left without an admin service account"
+        )
+
+
 class PlatformStore:
     db: Database
     clock: Clock
+
+    # ---- first start -----------------------------------------------------------------------------------
+
+    async def bootstrap_platform(
+        self,
+        organization: Organization,
+        project: Project,
+        account: ServiceAccount,
+        key: Key,
+        secret_encrypted: bytes,
+    ) -> None:
+        """Create the first organization, project, admin account (organization admin) and key at once,
+        so a crash during first start leaves either all of them or nothing."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO organizations(id, display_name, create_time) VALUES (?, ?, ?)",
+                (organization.id, organization.display_name, organization.create_time),
+            )
+            conn.execute(
+                "INSERT INTO projects(id, organization_id, display_name, inventory, create_time)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (
+                    project.id,
+                    organization.id,
+                    project.display_name,
+                    int(project.inventory),
+                    project.create_time,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO service_accounts(id, project_id, email, display_name, enable_basic_auth,"
+                " create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    account.id,
+                    project.id,
+                    account.email,
+                    account.display_name,
+                    int(account.enable_basic_auth),
+                    account.create_time,
+                    account.update_time,
+                ),
+            )
+            conn.execute(
+                "INSERT INTO service_account_keys(id, service_account_id, secret_encrypted, create_time)"
+                " VALUES (?, ?, ?, ?)",
+                (key.id, account.id, secret_encrypted, key.create_time),
+            )
+            admin = Membership(
+                scope_kind=ORGANIZATION_SCOPE,
+                scope_id=organization.id,
+                member_id=account.id,
+                account_type=SERVICE_ACCOUNT,
+                email=account.email,
+                display_name=account.display_name,
+                roles=["roles/organization.admin"],
+            )
+            _insert_membership(conn, admin, organization.create_time)
+
+        await self.db.write(insert)
 
     # ---- organizations ---------------------------------------------------------------------------------
 
@@ -89,11 +235,39 @@ class PlatformStore:
         row = self.db.read(
             lambda c: c.execute("SELECT * FROM organizations WHERE id = ?", (org_id,)).fetchone()
         )
-        return Organization(row["id"], row["display_name"], row["create_time"]) if row else None
+        return _organization(row) if row else None
 
     async def list_organizations(self) -> list[Organization]:
-        rows = self.db.read(lambda c: c.execute("SELECT * FROM organizations ORDER BY id").fetchall())
-        return [Organization(r["id"], r["display_name"], r["create_time"]) for r in rows]
+        rows = self.db.read(
+            lambda c: c.execute("SELECT * FROM organizations ORDER BY id").fetchall()
+        )
+        return [_organization(r) for r in rows]
+
+    def organization_visible_to(self, member_id: str, org_id: str) -> bool:
+        """A member sees an organization it has a role in, or one holding a project it has a role in."""
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT 1 FROM memberships m WHERE m.member_id = ? AND ("
+                " (m.scope_kind = 'organization' AND m.scope_id = ?) OR"
+                " (m.scope_kind = 'project' AND m.scope_id IN"
+                "   (SELECT id FROM projects WHERE organization_id = ?))) LIMIT 1",
+                (member_id, org_id, org_id),
+            ).fetchone()
+        )
+        return row is not None
+
+    async def list_organizations_visible_to(self, member_id: str) -> list[Organization]:
+        rows = self.db.read(
+            lambda c: c.execute(
+                "SELECT * FROM organizations o WHERE o.id IN ("
+                " SELECT scope_id FROM memberships WHERE member_id = ? AND scope_kind = 'organization'"
+                " UNION SELECT p.organization_id FROM projects p JOIN memberships m"
+                "   ON m.scope_kind = 'project' AND m.scope_id = p.id WHERE m.member_id = ?)"
+                " ORDER BY o.id",
+                (member_id, member_id),
+            ).fetchall()
+        )
+        return [_organization(r) for r in rows]
 
     # ---- projects --------------------------------------------------------------------------------------
 
@@ -122,52 +296,192 @@ class PlatformStore:
         return _project(row) if row else None
 
     async def list_projects(self, organization_id: str | None = None) -> list[Project]:
-        where, args = ("WHERE p.organization_id = ?", (organization_id,)) if organization_id else ("", ())
+        where, args = (
+            ("WHERE p.organization_id = ?", (organization_id,)) if organization_id else ("", ())
+        )
         rows = self.db.read(
             lambda c: c.execute(_PROJECT_SELECT + where + " ORDER BY p.id", args).fetchall()
         )
         return [_project(r) for r in rows]
 
-    # ---- service accounts and keys ---------------------------------------------------------------------
+    async def list_projects_visible_to(
+        self, member_id: str, organization_id: str | None = None
+    ) -> list[Project]:
+        """Every project the member has any role in (directly or through its organization), by id."""
+        sql = _PROJECT_SELECT + _VISIBLE_PROJECTS
+        args: tuple[str, ...] = (member_id, member_id)
+        if organization_id:
+            sql += " AND p.organization_id = ?"
+            args += (organization_id,)
+        rows = self.db.read(lambda c: c.execute(sql + " ORDER BY p.id", args).fetchall())
+        return [_project(r) for r in rows]
+
+    async def rename_project(self, project_id: str, display_name: str) -> Project | None:
+        def update(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "UPDATE projects SET display_name = ? WHERE id = ?", (display_name, project_id)
+            )
+            return cur.rowcount
+
+        if not await self.db.write(update):
+            return None
+        return await self.get_project(project_id)
+
+    async def delete_project(self, project_id: str) -> bool:
+        """Delete a project and everything in it (devices, connectors and their queues, service accounts
+        and keys go by ON DELETE CASCADE; memberships explicitly).
+
+        Refused while a service account the project owns is an organization member: deleting the project
+        would silently delete an organization admin (the bootstrap admin lives in the first project).
+        """
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            if (
+                conn.execute("SELECT 1 FROM projects WHERE id = ?", (project_id,)).fetchone()
+                is None
+            ):
+                return False
+            admins = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT sa.id FROM service_accounts sa JOIN memberships m ON m.member_id = sa.id"
+                    " AND m.scope_kind = 'organization' WHERE sa.project_id = ? ORDER BY sa.id",
+                    (project_id,),
+                )
+            ]
+            if admins:
+                raise BadRequest(
+                    "project owns service account(s) that are organization members "
+                    f"({', '.join(admins)}); remove them from the organization first"
+                )
+            conn.execute(
+                "DELETE FROM memberships WHERE member_id IN"
+                " (SELECT id FROM service_accounts WHERE project_id = ?)",
+                (project_id,),
+            )
+            conn.execute(
+                "DELETE FROM memberships WHERE scope_kind = 'project' AND scope_id = ?",
+                (project_id,),
+            )
+            conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
+            return True
+
+        deleted: bool = await self.db.write(delete)
+        return deleted
+
+    # ---- service accounts ------------------------------------------------------------------------------
 
     async def create_service_account(
         self, project_id: str, display_name: str, enable_basic_auth: bool = False
     ) -> ServiceAccount:
         now = self.clock.now()
-        account = ServiceAccount(
-            id=new_id(now),
-            project_id=project_id,
-            email="",
-            display_name=display_name,
-            enable_basic_auth=enable_basic_auth,
-            create_time=now,
-            update_time=now,
-        )
-        email = service_account_email(account.id, project_id)
+        account_id = new_id(now)
+        email = service_account_email(account_id, project_id)
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO service_accounts(id, project_id, email, display_name, enable_basic_auth,"
                 " create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (account.id, project_id, email, display_name, int(enable_basic_auth), now, now),
+                (account_id, project_id, email, display_name, int(enable_basic_auth), now, now),
             )
 
         await self.db.write(insert)
-        found = await self.get_service_account(account.id)
+        found = await self.get_service_account(account_id)
         assert found is not None
         return found
 
     async def get_service_account(self, account_id: str) -> ServiceAccount | None:
         row = self.db.read(
-            lambda c: c.execute("SELECT * FROM service_accounts WHERE id = ?", (account_id,)).fetchone()
+            lambda c: c.execute(
+                "SELECT * FROM service_accounts WHERE id = ?", (account_id,)
+            ).fetchone()
         )
         return _account(row) if row else None
 
+    async def get_service_account_by_email(self, email: str) -> ServiceAccount | None:
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT * FROM service_accounts WHERE email = ?", (email,)
+            ).fetchone()
+        )
+        return _account(row) if row else None
+
+    async def list_service_accounts(self, project_id: str) -> list[ServiceAccount]:
+        rows = self.db.read(
+            lambda c: c.execute(
+                "SELECT * FROM service_accounts WHERE project_id = ? ORDER BY id", (project_id,)
+            ).fetchall()
+        )
+        return [_account(r) for r in rows]
+
+    async def update_service_account(
+        self,
+        account_id: str,
+        *,
+        display_name: str | None = None,
+        enable_basic_auth: bool | None = None,
+    ) -> ServiceAccount | None:
+        now = self.clock.now()
+
+        def update(conn: sqlite3.Connection) -> int:
+            cur = conn.execute(
+                "UPDATE service_accounts SET display_name = COALESCE(?, display_name),"
+                " enable_basic_auth = COALESCE(?, enable_basic_auth), update_time = ? WHERE id = ?",
+                (
+                    display_name,
+                    None if enable_basic_auth is None else int(enable_basic_auth),
+                    now,
+                    account_id,
+                ),
+            )
+            return cur.rowcount
+
+        if not await self.db.write(update):
+            return None
+        return await self.get_service_account(account_id)
+
+    async def delete_service_account(self, account_id: str) -> bool:
+        """Delete an account, its keys (cascade) and every membership it holds, in one transaction.
+
+        Refused if it is the last admin service account of an organization.
+        """
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM service_accounts WHERE id = ?", (account_id,)
+                ).fetchone()
+                is None
+            ):
+                return False
+            for (org_id,) in conn.execute(
+                "SELECT scope_id FROM memberships WHERE member_id = ? AND scope_kind = 'organization'",
+                (account_id,),
+            ).fetchall():
+                _ensure_admins_remain(conn, org_id, [account_id])
+            conn.execute("DELETE FROM memberships WHERE member_id = ?", (account_id,))
+            conn.execute("DELETE FROM service_accounts WHERE id = ?", (account_id,))
+            return True
+
+        deleted: bool = await self.db.write(delete)
+        return deleted
+
+    # ---- keys ------------------------------------------------------------------------------------------
+
     async def create_key(self, service_account_id: str, secret_encrypted: bytes) -> Key:
+        """Add a key; at most MAX_KEYS_PER_SERVICE_ACCOUNT per account (400 beyond)."""
         now = self.clock.now()
         key = Key(id=new_id(now), service_account_id=service_account_id, create_time=now)
 
         def insert(conn: sqlite3.Connection) -> None:
+            count = conn.execute(
+                "SELECT count(*) FROM service_account_keys WHERE service_account_id = ?",
+                (service_account_id,),
+            ).fetchone()[0]
+            if count >= MAX_KEYS_PER_SERVICE_ACCOUNT:
+                raise BadRequest(
+                    f"a service account can have at most {MAX_KEYS_PER_SERVICE_ACCOUNT} keys"
+                )
             conn.execute(
                 "INSERT INTO service_account_keys(id, service_account_id, secret_encrypted, create_time)"
                 " VALUES (?, ?, ?, ?)",
@@ -177,18 +491,58 @@ class PlatformStore:
         await self.db.write(insert)
         return key
 
+    async def get_key(self, key_id: str) -> Key | None:
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT id, service_account_id, create_time FROM service_account_keys WHERE id = ?",
+                (key_id,),
+            ).fetchone()
+        )
+        return _key(row) if row else None
+
     async def get_key_with_secret(self, key_id: str) -> tuple[Key, bytes] | None:
         row = self.db.read(
-            lambda c: c.execute("SELECT * FROM service_account_keys WHERE id = ?", (key_id,)).fetchone()
+            lambda c: c.execute(
+                "SELECT * FROM service_account_keys WHERE id = ?", (key_id,)
+            ).fetchone()
         )
         if row is None:
             return None
-        key = Key(row["id"], row["service_account_id"], row["create_time"])
-        return key, bytes(row["secret_encrypted"])
+        return _key(row), bytes(row["secret_encrypted"])
+
+    async def list_keys(self, service_account_id: str) -> list[Key]:
+        rows = self.db.read(
+            lambda c: c.execute(
+                "SELECT id, service_account_id, create_time FROM service_account_keys"
+                " WHERE service_account_id = ? ORDER BY id",
+                (service_account_id,),
+            ).fetchall()
+        )
+        return [_key(r) for r in rows]
+
+    async def delete_key(self, key_id: str) -> bool:
+        def delete(conn: sqlite3.Connection) -> int:
+            return conn.execute("DELETE FROM service_account_keys WHERE id = ?", (key_id,)).rowcount
+
+        return bool(await self.db.write(delete))
+
+    async def account_holding_key(self, account_id: str, key_id: str) -> ServiceAccount | None:
+        """The account, if it still exists and still holds the key: the one read authentication makes
+        per request, so deleting either refuses the very next request."""
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT sa.* FROM service_account_keys k JOIN service_accounts sa"
+                " ON sa.id = k.service_account_id WHERE k.id = ? AND sa.id = ?",
+                (key_id, account_id),
+            ).fetchone()
+        )
+        return _account(row) if row else None
 
     # ---- memberships -----------------------------------------------------------------------------------
 
     async def put_membership(self, membership: Membership) -> Membership:
+        """Insert or replace a membership's roles (for operators and bootstrap; the API uses add/set)."""
+
         def upsert(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT INTO memberships(scope_kind, scope_id, member_id, account_type, email, display_name,"
@@ -211,38 +565,110 @@ class PlatformStore:
         await self.db.write(upsert)
         return membership
 
+    async def add_membership(self, membership: Membership) -> Membership:
+        """Add a member; 409 if it already is one (change roles with `set_membership_roles`)."""
+        now = self.clock.now()
+
+        def insert(conn: sqlite3.Connection) -> None:
+            try:
+                _insert_membership(conn, membership, now)
+            except sqlite3.IntegrityError as exc:
+                raise Conflict(f"{membership.email} is already a member") from exc
+
+        await self.db.write(insert)
+        found = await self.get_membership(
+            membership.scope_kind, membership.scope_id, membership.member_id
+        )
+        assert found is not None
+        return found
+
     async def get_membership(
         self, scope_kind: str, scope_id: str, member_id: str
     ) -> Membership | None:
         row = self.db.read(
             lambda c: c.execute(
-                "SELECT * FROM memberships WHERE scope_kind = ? AND scope_id = ? AND member_id = ?",
+                _MEMBERSHIP_SELECT
+                + " WHERE m.scope_kind = ? AND m.scope_id = ? AND m.member_id = ?",
                 (scope_kind, scope_id, member_id),
             ).fetchone()
         )
         return _membership(row) if row else None
 
-    def roles_in_project(self, member_id: str, project_id: str) -> tuple[list[str], str | None]:
-        """The member's roles that apply in a project (its own plus its organization's), and the org id.
+    async def list_memberships(self, scope_kind: str, scope_id: str) -> list[Membership]:
+        rows = self.db.read(
+            lambda c: c.execute(
+                _MEMBERSHIP_SELECT
+                + " WHERE m.scope_kind = ? AND m.scope_id = ? ORDER BY m.create_time, m.member_id",
+                (scope_kind, scope_id),
+            ).fetchall()
+        )
+        return [_membership(r) for r in rows]
 
-        Synchronous on purpose: it runs on every authenticated request, two indexed point reads.
+    async def set_membership_roles(
+        self, scope_kind: str, scope_id: str, member_id: str, roles: list[str]
+    ) -> Membership | None:
+        def update(conn: sqlite3.Connection) -> int:
+            return conn.execute(
+                "UPDATE memberships SET roles = ? WHERE scope_kind = ? AND scope_id = ? AND member_id = ?",
+                (orjson.dumps(roles).decode(), scope_kind, scope_id, member_id),
+            ).rowcount
+
+        if not await self.db.write(update):
+            return None
+        return await self.get_membership(scope_kind, scope_id, member_id)
+
+    async def remove_membership(self, scope_kind: str, scope_id: str, member_id: str) -> bool:
+        """Remove a member; an organization's last admin service account cannot be removed (400)."""
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "SELECT account_type, status FROM memberships"
+                " WHERE scope_kind = ? AND scope_id = ? AND member_id = ?",
+                (scope_kind, scope_id, member_id),
+            ).fetchone()
+            if row is None:
+                return False
+            if (
+                scope_kind == ORGANIZATION_SCOPE
+                and row["account_type"] == SERVICE_ACCOUNT
+                and row["status"] == ACCEPTED
+            ):
+                _ensure_admins_remain(conn, scope_id, [member_id])
+            conn.execute(
+                "DELETE FROM memberships WHERE scope_kind = ? AND scope_id = ? AND member_id = ?",
+                (scope_kind, scope_id, member_id),
+            )
+            return True
+
+        removed: bool = await self.db.write(delete)
+        return removed
+
+    def user_member_id(self, email: str) -> str | None:
+        """The member id already given to an invited user email, so one person has one id everywhere."""
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT member_id FROM memberships WHERE account_type = ? AND email = ? LIMIT 1",
+                (USER, email),
+            ).fetchone()
+        )
+        return str(row["member_id"]) if row else None
+
+    def roles_in_project(self, member_id: str, project_id: str) -> tuple[list[str], str | None]:
+        """The member's roles that apply in a project (its own plus its organization's), and the org id
+        (None when the project does not exist).
+
+        Synchronous on purpose: it runs on every authorized request, as one indexed query.
         """
 
         def query(conn: sqlite3.Connection) -> tuple[list[str], str | None]:
-            project = conn.execute(
-                "SELECT organization_id FROM projects WHERE id = ?", (project_id,)
-            ).fetchone()
-            if project is None:
+            rows = conn.execute(_ROLES_IN_PROJECT, (member_id, project_id)).fetchall()
+            if not rows:
                 return [], None
             roles: list[str] = []
-            for row in conn.execute(
-                "SELECT roles FROM memberships WHERE member_id = ? AND ("
-                " (scope_kind = 'project' AND scope_id = ?) OR"
-                " (scope_kind = 'organization' AND scope_id = ?))",
-                (member_id, project_id, project["organization_id"]),
-            ):
-                roles.extend(orjson.loads(row["roles"]))
-            return roles, project["organization_id"]
+            for row in rows:
+                if row["roles"] is not None:
+                    roles.extend(orjson.loads(row["roles"]))
+            return roles, rows[0]["organization_id"]
 
         return self.db.read(query)
 
@@ -259,7 +685,8 @@ class PlatformStore:
     def member_scopes(self, member_id: str) -> list[tuple[str, str, list[str]]]:
         rows: list[Any] = self.db.read(
             lambda c: c.execute(
-                "SELECT scope_kind, scope_id, roles FROM memberships WHERE member_id = ?", (member_id,)
+                "SELECT scope_kind, scope_id, roles FROM memberships WHERE member_id = ?",
+                (member_id,),
             ).fetchall()
         )
         return [(r["scope_kind"], r["scope_id"], orjson.loads(r["roles"])) for r in rows]

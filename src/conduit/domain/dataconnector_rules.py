@@ -1,0 +1,381 @@
+"""What a client may write into a Data Connector, and how a PATCH combines with what is stored.
+
+Pure: no I/O, no web framework, no store. The API parses a request body with these functions and
+hands the result to the store; every rule here raises `BadRequest` before anything is written, so a
+rejected request changes nothing. The URL's *address* rule (SSRF) needs DNS and lives in
+`conduit.delivery.addresses`.
+
+PATCH (SPEC §4.4, §11) has to satisfy three official clients at once:
+- python `disruptive` sends only the fields it sets, no mask, and `"httpConfig": {}` when nothing in
+  it is set (the CLI always does) — so absent means unchanged, and `httpConfig` merges per sub-key;
+- Swift sends the fields it sets plus `update_mask=<paths>` (empty when nothing is set);
+- terraform sends the whole resource, `name` included, without a mask.
+So: with a non-empty mask, exactly the masked paths change (a masked path missing from the body
+takes its empty value, as in Google AIP-134; `url` and `status` have none, so that is a 400);
+without one, every field present changes. The body is fully validated either way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from conduit.domain.dataconnectors import (
+    CLIENT_SETTABLE_STATUSES,
+    HTTP_PUSH,
+    SYSTEM_DISABLED,
+    DataConnector,
+)
+from conduit.domain.errors import BadRequest
+from conduit.domain.event_types import EVENT_TYPES
+from conduit.domain.labels import MAX_LABELS, check_key
+
+# Headers Conduit sets itself, or that would break HTTP framing, cannot be overridden (SPEC §11).
+FORBIDDEN_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "transfer-encoding",
+        "connection",
+        "user-agent",
+        "x-dt-signature",
+    }
+)
+MAX_HEADERS = 32
+MAX_HEADER_BYTES = 8 * 1024  # sum of len(name) + len(value) over all custom headers
+MAX_URL_LENGTH = 2048
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 7230 token
+_HEADER_VALUE = re.compile(
+    r"[\t\x20-\x7e]*"
+)  # printable ASCII and tab: no CR, LF or other controls
+
+_TOP_LEVEL = frozenset({"displayName", "type", "status", "events", "labels", "httpConfig"})
+_OUTPUT_ONLY = frozenset(
+    {"name"}
+)  # ignored: clients such as terraform send the whole resource back
+_OTHER_TYPES_CONFIG = frozenset(
+    {"azureServiceBusConfig", "azureEventHubConfig", "pubsubConfig", "awsSqsConfig"}
+)
+_HTTP_CONFIG_KEYS = frozenset({"url", "signatureSecret", "headers"})
+
+UPDATE_PATHS: tuple[str, ...] = (
+    "displayName",
+    "status",
+    "events",
+    "labels",
+    "httpConfig",
+    "httpConfig.url",
+    "httpConfig.signatureSecret",
+    "httpConfig.headers",
+    "type",
+)
+
+
+@dataclass(frozen=True)
+class HttpConfigInput:
+    """The `httpConfig` object of a request; `None` = the key was absent."""
+
+    url: str | None = None
+    signature_secret: str | None = None
+    headers: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class ConnectorInput:
+    """A validated request body; `None` = the key was absent."""
+
+    display_name: str | None = None
+    status: str | None = None
+    events: list[str] | None = None
+    labels: list[str] | None = None
+    http_config: HttpConfigInput | None = None
+
+
+@dataclass(frozen=True)
+class NewConnector:
+    """Everything a create stores, with defaults: ACTIVE, no filter, no labels, unsigned."""
+
+    display_name: str
+    status: str
+    events: list[str]
+    labels: list[str]
+    url: str
+    signature_secret: str  # "" = unsigned
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class ConnectorUpdate:
+    """What a PATCH assigns; `None` leaves the stored value as it is."""
+
+    display_name: str | None = None
+    status: str | None = None
+    events: list[str] | None = None
+    labels: list[str] | None = None
+    url: str | None = None
+    signature_secret: str | None = None  # "" = remove the secret
+    headers: dict[str, str] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return all(getattr(self, name) is None for name in self.__dataclass_fields__)
+
+
+# ---- field rules ---------------------------------------------------------------------------------
+
+
+def _string(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise BadRequest(f"{field} must be a string")
+    return value
+
+
+def _string_list(value: Any, field: str) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequest(f"{field} must be an array of strings")
+    return list(dict.fromkeys(value))  # duplicates are harmless; keep the first of each, in order
+
+
+def validate_display_name(value: Any) -> str:
+    return _string(value, "displayName")
+
+
+def validate_type(value: Any) -> str:
+    if value != HTTP_PUSH:
+        raise BadRequest(f"type must be {HTTP_PUSH!r} (the only connector type Conduit supports)")
+    return HTTP_PUSH
+
+
+def validate_status(value: Any) -> str:
+    status = _string(value, "status")
+    if status == SYSTEM_DISABLED:
+        raise BadRequest(
+            "status SYSTEM_DISABLED is set only by Conduit; clients may set ACTIVE or USER_DISABLED"
+        )
+    if status not in CLIENT_SETTABLE_STATUSES:
+        raise BadRequest(f"status must be ACTIVE or USER_DISABLED, not {status!r}")
+    return status
+
+
+def validate_events(value: Any) -> list[str]:
+    events = _string_list(value, "events")
+    unknown = [e for e in events if e not in EVENT_TYPES]
+    if unknown:
+        raise BadRequest(
+            f"events: unknown event type {unknown[0]!r}; known types: {', '.join(EVENT_TYPES)}"
+        )
+    return events
+
+
+def validate_labels(value: Any) -> list[str]:
+    labels = _string_list(value, "labels")
+    for key in labels:
+        check_key(key, "labels: label key")
+    if len(labels) > MAX_LABELS:
+        raise BadRequest(f"labels: at most {MAX_LABELS} label keys")
+    return labels
+
+
+def validate_url(value: Any) -> str:
+    """The URL as a value; whether its host may be reached is `delivery.addresses.check_url`."""
+    url = _string(value, "httpConfig.url")
+    if not url:
+        raise BadRequest("httpConfig.url must not be empty")
+    if len(url) > MAX_URL_LENGTH:
+        raise BadRequest(f"httpConfig.url must be at most {MAX_URL_LENGTH} characters")
+    return url
+
+
+def validate_signature_secret(value: Any) -> str:
+    return _string(value, "httpConfig.signatureSecret")
+
+
+def validate_headers(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise BadRequest("httpConfig.headers must be an object of header names to string values")
+    if len(value) > MAX_HEADERS:
+        raise BadRequest(f"httpConfig.headers: at most {MAX_HEADERS} headers")
+    seen: set[str] = set()
+    total = 0
+    for name, header_value in value.items():
+        if not _TOKEN.fullmatch(name):
+            raise BadRequest(
+                f"httpConfig.headers: {name!r} is not a valid header name (RFC 7230 token)"
+            )
+        lowered = name.lower()
+        if lowered in FORBIDDEN_HEADERS:
+            raise BadRequest(
+                f"httpConfig.headers: {name!r} is set by Conduit and cannot be overridden"
+            )
+        if lowered in seen:
+            raise BadRequest(
+                f"httpConfig.headers: {name!r} appears twice (header names ignore case)"
+            )
+        seen.add(lowered)
+        if not isinstance(header_value, str):
+            raise BadRequest(f"httpConfig.headers: the value of {name!r} must be a string")
+        if not _HEADER_VALUE.fullmatch(header_value):
+            raise BadRequest(
+                f"httpConfig.headers: the value of {name!r} must be printable ASCII"
+                " without CR or LF"
+            )
+        total += len(name) + len(header_value)
+    if total > MAX_HEADER_BYTES:
+        raise BadRequest(f"httpConfig.headers: at most {MAX_HEADER_BYTES // 1024} KiB in all")
+    return dict(value)
+
+
+def parse_http_config(value: Any) -> HttpConfigInput:
+    if not isinstance(value, dict):
+        raise BadRequest("httpConfig must be an object")
+    unknown = sorted(set(value) - _HTTP_CONFIG_KEYS)
+    if unknown:
+        raise BadRequest(
+            f"httpConfig: unknown field {unknown[0]!r}; allowed: url, signatureSecret, headers"
+        )
+    return HttpConfigInput(
+        url=validate_url(value["url"]) if "url" in value else None,
+        signature_secret=(
+            validate_signature_secret(value["signatureSecret"])
+            if "signatureSecret" in value
+            else None
+        ),
+        headers=validate_headers(value["headers"]) if "headers" in value else None,
+    )
+
+
+def parse_body(body: Mapping[str, Any]) -> ConnectorInput:
+    """Validate every field present; unknown fields are a 400, output-only `name` is ignored."""
+    for key in body:
+        if key in _TOP_LEVEL or key in _OUTPUT_ONLY:
+            continue
+        if key in _OTHER_TYPES_CONFIG:
+            raise BadRequest(f"{key}: only {HTTP_PUSH} connectors (httpConfig) are supported")
+        raise BadRequest(f"unknown field {key!r}")
+    if "name" in body and not isinstance(body["name"], str):
+        raise BadRequest("name must be a string")
+    if "type" in body:
+        validate_type(body["type"])
+    return ConnectorInput(
+        display_name=validate_display_name(body["displayName"]) if "displayName" in body else None,
+        status=validate_status(body["status"]) if "status" in body else None,
+        events=validate_events(body["events"]) if "events" in body else None,
+        labels=validate_labels(body["labels"]) if "labels" in body else None,
+        http_config=parse_http_config(body["httpConfig"]) if "httpConfig" in body else None,
+    )
+
+
+# ---- create --------------------------------------------------------------------------------------
+
+
+def parse_create(body: Mapping[str, Any]) -> NewConnector:
+    """A create body: `httpConfig.url` is required, everything else has a default. `type` may be
+    omitted (HTTP_PUSH is the only type)."""
+    parsed = parse_body(body)
+    config = parsed.http_config
+    if config is None or config.url is None:
+        raise BadRequest("httpConfig.url is required")
+    return NewConnector(
+        display_name=parsed.display_name or "",
+        status=parsed.status or "ACTIVE",
+        events=parsed.events or [],
+        labels=parsed.labels or [],
+        url=config.url,
+        signature_secret=config.signature_secret or "",
+        headers=config.headers or {},
+    )
+
+
+# ---- update --------------------------------------------------------------------------------------
+
+
+def _camel(segment: str) -> str:
+    head, *rest = segment.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def parse_update_mask(values: Sequence[str]) -> list[str] | None:
+    """The field mask from `update_mask` / `updateMask` (comma-separated or repeated; snake_case or
+    camelCase paths). `None` when absent or empty, which means "every field present in the body"."""
+    paths: list[str] = []
+    for raw in values:
+        for piece in raw.split(","):
+            piece = piece.strip()
+            if not piece:
+                continue
+            path = ".".join(_camel(segment) for segment in piece.split("."))
+            if path not in UPDATE_PATHS:
+                raise BadRequest(
+                    f"update_mask: unknown field path {piece!r}; allowed: {', '.join(UPDATE_PATHS)}"
+                )
+            if path not in paths:
+                paths.append(path)
+    return paths or None
+
+
+def parse_update(body: Mapping[str, Any], mask: Sequence[str] | None) -> ConnectorUpdate:
+    """Turn a PATCH body (and optional mask) into the assignments it makes."""
+    parsed = parse_body(body)
+    config = parsed.http_config or HttpConfigInput()
+    if not mask:
+        return ConnectorUpdate(
+            display_name=parsed.display_name,
+            status=parsed.status,
+            events=parsed.events,
+            labels=parsed.labels,
+            url=config.url,
+            signature_secret=config.signature_secret,
+            headers=config.headers,
+        )
+    fields: dict[str, Any] = {}
+    for path in mask:
+        if path == "displayName":
+            fields["display_name"] = parsed.display_name or ""
+        elif path == "status":
+            if parsed.status is None:
+                raise BadRequest("update_mask names status, but the body has no status")
+            fields["status"] = parsed.status
+        elif path == "events":
+            fields["events"] = parsed.events or []
+        elif path == "labels":
+            fields["labels"] = parsed.labels or []
+        elif path in ("httpConfig", "httpConfig.url"):
+            if config.url is None:
+                raise BadRequest(f"update_mask names {path}, but the body has no httpConfig.url")
+            fields["url"] = config.url
+        if path in ("httpConfig", "httpConfig.signatureSecret"):
+            fields["signature_secret"] = config.signature_secret or ""
+        if path in ("httpConfig", "httpConfig.headers"):
+            fields["headers"] = config.headers or {}
+        # "type" is immutable: naming it is allowed (the body's type was checked to be HTTP_PUSH).
+    return ConnectorUpdate(**fields)
+
+
+def apply_update(
+    current: DataConnector,
+    update: ConnectorUpdate,
+    *,
+    encrypt: Callable[[str], bytes],
+    now: float,
+) -> DataConnector:
+    """The connector after `update`. An empty update returns `current` itself (nothing to write)."""
+    if update.is_empty:
+        return current
+    secret = current.signature_secret_encrypted
+    if update.signature_secret is not None:
+        secret = encrypt(update.signature_secret) if update.signature_secret else None
+    return replace(
+        current,
+        display_name=current.display_name if update.display_name is None else update.display_name,
+        status=current.status if update.status is None else update.status,
+        events=current.events if update.events is None else list(update.events),
+        labels=current.labels if update.labels is None else list(update.labels),
+        url=current.url if update.url is None else update.url,
+        signature_secret_encrypted=secret,
+        headers=current.headers if update.headers is None else dict(update.headers),
+        update_time=now,
+    )
