@@ -6,6 +6,7 @@ credentials-file format), so the official client can use it with `DT_CREDENTIALS
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -29,8 +30,8 @@ async def bootstrap(ctx: Context) -> None:
     """Create the first organization, project, admin service account (organization admin) and key.
 
     The credentials file is written before the database commit, and the records are committed in one
-    transaction: a crash in between leaves no organization, so the next start simply bootstraps again
-    (overwriting the file), and never a database whose only admin key was lost.
+    transaction: a crash in between leaves no organization, so the next start simply bootstraps
+    again (overwriting the file), and never a database whose only admin key was lost.
     """
     store = ctx.store
     path = ctx.settings.data_dir / CREDENTIALS_FILE
@@ -87,10 +88,8 @@ def write_credentials(path: Path, key_id: str, secret: str, email: str, base_url
 def _print_hint(ctx: Context, path: Path, secret: str | None) -> None:
     base = ctx.settings.base_url
     key_id = "<KEY_ID>"
-    try:
+    with contextlib.suppress(OSError, ValueError, KeyError):
         key_id = json.loads(path.read_text())["serviceAccount"]["keyId"]
-    except (OSError, ValueError, KeyError):
-        pass
     shown = secret if secret is not None else "<SECRET from credentials.json>"
     lines = [
         "",

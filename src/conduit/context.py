@@ -25,8 +25,8 @@ class Context:
     # Workers attach themselves here by name (e.g. "dispatcher", "stream_hub") so api modules can reach
     # them without the app factory knowing every worker's type.
     workers: dict[str, Any] = field(default_factory=dict)
-    # Verified credentials (auth/credential_cache.py) and per-account request budgets (api/ratelimit.py,
-    # consulted only when settings.rate_limit is on): in-process state of the authentication hot path.
+    # Verified credentials (auth/credential_cache.py) and per-account request budgets
+    # (api/ratelimit.py, used only when settings.rate_limit is on): state of the auth hot path.
     credentials: CredentialCache = field(default_factory=CredentialCache)
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 

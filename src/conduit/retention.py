@@ -1,19 +1,80 @@
-"""Background pruning of event history older than the retention period (31 days by default)."""
+"""Background pruning of event history older than the retention period (31 days by default).
+
+DT Cloud keeps event history for 31 days; so does Conduit (`--retention-days`). Pruning runs in
+small batches, each its own write job, so a large backlog (a first run after a long downtime) never
+holds the writer long enough to delay publishes. The cut-off is computed from the injected clock, so
+tests prune with any `now` they like.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from conduit.context import Context
+from conduit.store.database import Database
+from conduit.store.devices import prune_events
+
+log = logging.getLogger("conduit.retention")
+
+DAY = 86_400.0
+BATCH = 2_000
+INTERVAL = 600.0  # seconds between passes; expiry is to the day, so this is plenty
+
+
+def cutoff(now: float, retention_days: float) -> float:
+    """Events with a timestamp before this are past retention."""
+    return now - retention_days * DAY
+
+
+async def prune_expired(db: Database, now: float, retention_days: float, batch: int = BATCH) -> int:
+    """Delete every event older than the retention period as of `now`; returns how many went."""
+    before = cutoff(now, retention_days)
+    total = 0
+    while True:
+        deleted = await db.write(lambda conn: prune_events(conn, before, batch))
+        total += deleted
+        if deleted < batch:
+            return total
 
 
 class RetentionPruner:
     name = "retention"
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, interval: float = INTERVAL) -> None:
         self.ctx = ctx
+        self.interval = interval
+        self._task: asyncio.Task[None] | None = None
         ctx.workers[self.name] = self
 
     async def start(self) -> None:
-        pass
+        self._task = asyncio.create_task(self._run(), name="conduit-retention")
 
     async def stop(self) -> None:
-        pass
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def prune_once(self) -> int:
+        return await prune_expired(
+            self.ctx.store.db, self.ctx.clock.now(), self.ctx.settings.retention_days
+        )
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                deleted = await self.prune_once()
+                if deleted:
+                    log.info(
+                        "pruned %d events older than %g days",
+                        deleted,
+                        self.ctx.settings.retention_days,
+                    )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("retention pass failed; retrying next interval")
+            await self.ctx.clock.sleep(self.interval)

@@ -1,13 +1,14 @@
 """Fan-out of freshly committed events to open `:stream` connections (in-process).
 
-Publishing must never wait for a stream reader, so every subscriber has a bounded queue and `publish` only
-appends to it; a subscriber whose queue is full is too slow to keep up and is dropped (its stream ends with an
-in-stream error, and DT's clients reconnect — missed events are not replayed, as in DT Cloud).
+Publishing must never wait for a stream reader, so every subscriber has a bounded queue and
+`publish` only appends to it; a subscriber whose queue is full is too slow to keep up and is dropped
+(its stream ends with an in-stream error, and DT's clients reconnect — missed events are not
+replayed, as in DT Cloud).
 
-Shutdown: uvicorn waits for open responses before it runs the lifespan shutdown, and a stream never ends on
-its own, so SIGTERM would hang for the whole graceful-shutdown timeout. The hub therefore chains itself onto
-the process's SIGTERM/SIGINT handlers: the moment a shutdown signal arrives every stream ends cleanly, and
-new subscriptions are refused with 503.
+Shutdown: uvicorn waits for open responses before it runs the lifespan shutdown, and a stream never
+ends on its own, so SIGTERM would hang for the whole graceful-shutdown timeout. The hub therefore
+chains itself onto the process's SIGTERM/SIGINT handlers: the moment a shutdown signal arrives every
+stream ends cleanly, and new subscriptions are refused with 503.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ TOO_SLOW = "too slow"
 
 @dataclass(frozen=True)
 class StreamEvent:
-    """A committed event as the hub needs it: what the filters look at, and the envelope's JSON bytes."""
+    """A committed event as the hub needs it: what filters read, and the envelope's bytes."""
 
     project_id: str
     device_id: str
@@ -81,7 +82,7 @@ class Subscription:
         self._wake = asyncio.Event()
 
     def offer(self, body: bytes) -> bool:
-        """Queue an event; False (and the subscription closes) if the reader has fallen too far behind."""
+        """Queue an event; False (and the subscription closes) if the reader fell too far behind."""
         if self.closed is not None:
             return False
         if len(self._items) >= self.capacity:
@@ -97,12 +98,12 @@ class Subscription:
             self._items.clear()
             self._wake.set()
 
-    async def next_batch(self, timeout: float | None) -> list[bytes]:
-        """Everything queued (waiting up to `timeout`; [] on timeout); raises `StreamClosed` once closed."""
+    async def next_batch(self, wait: float | None) -> list[bytes]:
+        """Everything queued (waiting up to `wait` s; [] if none); `StreamClosed` once closed."""
         if not self._items and self.closed is None:
             self._wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                await asyncio.wait_for(self._wake.wait(), wait)
             except TimeoutError:
                 return []
         if self.closed is not None:
@@ -123,7 +124,7 @@ class StreamHub:
         self._restore: list[tuple[int, Any, Callable[[int, FrameType | None], None]]] = []
         ctx.workers[self.name] = self
 
-    # ---- subscribers -----------------------------------------------------------------------------------
+    # ---- subscribers -----------------------------------------------------------------------------
 
     def subscribe(self, project_id: str, filter: StreamFilter) -> Subscription:
         if self.closing:
@@ -144,7 +145,7 @@ class StreamHub:
             return len(self._by_project.get(project_id, ()))
         return sum(len(s) for s in self._by_project.values())
 
-    # ---- fan-out ---------------------------------------------------------------------------------------
+    # ---- fan-out ---------------------------------------------------------------------------------
 
     def publish(self, event: StreamEvent) -> None:
         """Offer a committed event to every matching subscriber of its project; never blocks."""
@@ -163,7 +164,7 @@ class StreamHub:
                 sub.close(reason)
         self._by_project.clear()
 
-    # ---- lifecycle -------------------------------------------------------------------------------------
+    # ---- lifecycle -------------------------------------------------------------------------------
 
     async def start(self) -> None:
         self.closing = False

@@ -27,6 +27,8 @@ class ServerProcess:
     data_dir: Path
     port: int = field(default_factory=free_port)
     extra_args: list[str] = field(default_factory=list)
+    # Networks pushes may reach besides the public internet; [] = the production rule (public only).
+    allow_network: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
     env: dict[str, str] = field(default_factory=dict)
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
@@ -61,8 +63,7 @@ class ServerProcess:
             str(self.data_dir),
             "--port",
             str(self.port),
-            "--allow-network",
-            "127.0.0.0/8",
+            *(arg for network in self.allow_network for arg in ("--allow-network", network)),
             "--log-level",
             "warning",
             *self.extra_args,

@@ -1,4 +1,4 @@
-"""The Data Connector write rules: what a create or PATCH body may contain, and how a PATCH merges."""
+"""The Data Connector write rules: what a create or PATCH body may contain, how a PATCH merges."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def rejects(fn: Any, *args: Any, match: str) -> None:
         fn(*args)
 
 
-# ---- create ----------------------------------------------------------------------------------------------
+# ---- create --------------------------------------------------------------------------------------
 
 
 def test_minimal_create_fills_in_every_default() -> None:
@@ -149,7 +149,7 @@ def test_a_label_key_of_128_characters_is_fine() -> None:
     assert parse_create(create_body(labels=["k" * 128])).labels == ["k" * 128]
 
 
-# ---- headers ---------------------------------------------------------------------------------------------
+# ---- headers -------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("name", sorted(FORBIDDEN_HEADERS))
@@ -170,7 +170,7 @@ def test_the_forbidden_list_is_exactly_the_spec_list() -> None:
     }
 
 
-@pytest.mark.parametrize("name", ["", "has space", "colon:", "quote\"", "(paren)", "tab\t", "é"])
+@pytest.mark.parametrize("name", ["", "has space", "colon:", 'quote"', "(paren)", "tab\t", "é"])
 def test_header_names_must_be_tokens(name: str) -> None:
     rejects(validate_headers, {name: "x"}, match="not a valid header name")
 
@@ -210,7 +210,7 @@ def test_header_names_differing_only_in_case_collide() -> None:
     rejects(validate_headers, {"X-Key": "a", "x-key": "b"}, match="appears twice")
 
 
-# ---- update mask -----------------------------------------------------------------------------------------
+# ---- update mask ---------------------------------------------------------------------------------
 
 
 def test_an_absent_or_empty_mask_means_no_mask() -> None:
@@ -237,7 +237,7 @@ def test_unknown_mask_paths_are_rejected(path: str) -> None:
     rejects(parse_update_mask, [path], match="unknown field path")
 
 
-# ---- update without a mask -------------------------------------------------------------------------------
+# ---- update without a mask -----------------------------------------------------------------------
 
 
 def test_an_empty_body_changes_nothing() -> None:
@@ -282,7 +282,7 @@ def test_update_validates_every_field_like_create() -> None:
     rejects(parse_update, {"httpConfig": {"url": ""}}, None, match="must not be empty")
 
 
-# ---- update with a mask ----------------------------------------------------------------------------------
+# ---- update with a mask --------------------------------------------------------------------------
 
 
 def test_with_a_mask_only_the_masked_paths_change() -> None:
@@ -298,9 +298,9 @@ def test_a_masked_path_missing_from_the_body_is_cleared() -> None:
     assert parse_update({}, ["displayName", "events", "labels"]) == ConnectorUpdate(
         display_name="", events=[], labels=[]
     )
-    assert parse_update({}, ["httpConfig.signatureSecret", "httpConfig.headers"]) == ConnectorUpdate(
-        signature_secret="", headers={}
-    )
+    assert parse_update(
+        {}, ["httpConfig.signatureSecret", "httpConfig.headers"]
+    ) == ConnectorUpdate(signature_secret="", headers={})
 
 
 def test_a_masked_url_or_status_must_be_in_the_body() -> None:
@@ -324,7 +324,7 @@ def test_masking_type_is_a_no_op() -> None:
     assert parse_update({"type": "HTTP_PUSH"}, ["type"]).is_empty
 
 
-# ---- apply -----------------------------------------------------------------------------------------------
+# ---- apply ---------------------------------------------------------------------------------------
 
 
 def test_an_empty_update_returns_the_stored_connector_itself() -> None:

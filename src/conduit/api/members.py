@@ -1,16 +1,18 @@
 """Members of a project or an organization: one implementation, mounted under both resources.
 
-`/v2/projects/{p}/members[/{m}]` and `/v2/organizations/{o}/members[/{m}]` behave the same way; only the
-roles that are valid differ (project roles in projects, `roles/organization.admin` in organizations).
+`/v2/projects/{p}/members[/{m}]` and `/v2/organizations/{o}/members[/{m}]` behave the same way; only
+the roles that are valid differ (project roles in projects, `roles/organization.admin` in
+organizations).
 
 Who can be added (SPEC §8, decisions for Conduit):
 - an email that is a service account's → a SERVICE_ACCOUNT member, ACCEPTED at once, member id = the
-  service account id (a service account of any project may be granted a role anywhere; granting is the
-  granting admin's decision);
-- any other email → a USER member with status PENDING. Conduit has no user directory and users cannot log
-  in, so the invitation is recorded and listed but grants nothing; one email gets one member id everywhere.
-  `:getInviteUrl` answers `{"inviteUrl": ""}` for a pending user (there is no page to send them to) and 400
-  for an accepted member, as DT Cloud does once an invite has been accepted.
+  service account id (a service account of any project may be granted a role anywhere; granting is
+  the granting admin's decision);
+- any other email → a USER member with status PENDING. Conduit has no user directory and users
+  cannot log in, so the invitation is recorded and listed but grants nothing; one email gets one
+  member id everywhere. `:getInviteUrl` answers `{"inviteUrl": ""}` for a pending user (there is no
+  page to send them to) and 400 for an accepted member, as DT Cloud does once an invite has been
+  accepted.
 """
 
 from __future__ import annotations
@@ -113,7 +115,9 @@ async def _new_membership(
 
 
 def member_routes(prefix: str, scope_kind: str, scope_param: str) -> list[BaseRoute]:
-    """The member endpoints of one scope, mounted under `prefix` (whose scope id is `scope_param`)."""
+    """The member endpoints of one scope, mounted under `prefix` (whose scope id is
+    `scope_param`).
+    """
     noun = scope_kind  # "project" or "organization", for docstrings and route names
 
     async def list_members(request: Request) -> Response:
@@ -177,7 +181,7 @@ def member_routes(prefix: str, scope_kind: str, scope_param: str) -> list[BaseRo
         get_member: f"Get one member of a {noun}.",
         update_member: f"Replace a {noun} member's roles.",
         remove_member: f"Remove a member from a {noun} (the account itself is not deleted).",
-        invite_url: f"The invite URL of a pending {noun} member (always empty: users cannot log in).",
+        invite_url: f"The invite URL of a pending {noun} member (empty: users cannot log in).",
     }
     for handler, doc in docs.items():
         handler.__doc__ = doc

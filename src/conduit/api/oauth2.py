@@ -1,9 +1,10 @@
 """`POST /oauth2/token`: exchange a signed JWT assertion for a one-hour access token (SPEC §5).
 
-Every bad grant is a 400 (the official client turns a 400 from this endpoint into `Unauthorized`): not a
-form, wrong grant type, not a JWT, not HS256 (`alg: none` included), unknown key, bad signature, wrong
-audience, issuer other than the key's service account, expired, issued in the future, lifetime over 1 hour.
-The assertion is read from the form body only; DT documents that query parameters are not supported.
+Every bad grant is a 400 (the official client turns a 400 from this endpoint into `Unauthorized`):
+not a form, wrong grant type, not a JWT, not HS256 (`alg: none` included), unknown key, bad
+signature, wrong audience, issuer other than the key's service account, expired, issued in the
+future, lifetime over 1 hour. The assertion is read from the form body only; DT documents that query
+parameters are not supported.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ _UNKNOWN = "invalid assertion: unknown key or bad signature"
 
 
 async def token(request: Request) -> Response:
-    """OAuth2 JWT-bearer grant: form fields `assertion` and `grant_type`; 400 on any bad assertion."""
+    """OAuth2 JWT-bearer grant: form fields `assertion` and `grant_type`; 400 on any bad
+    assertion.
+    """
     ctx = context_of(request)
     raw = await read_body(request)
     try:
@@ -55,7 +58,8 @@ async def token(request: Request) -> Response:
     except ValueError as exc:  # encrypted under another server key: the key is unusable here
         raise BadRequest(_UNKNOWN) from exc
     now = ctx.clock.now()
-    # The audience is the token endpoint as this server advertises it, or as the client addressed it.
+    # The audience is the token endpoint as this server advertises it, or as the client addressed
+    # it.
     audiences = [f"{ctx.settings.base_url}/oauth2/token", str(request.url.replace(query=""))]
     claims = verify_assertion(assertion, secret, audiences, now)
     if claims.issuer != account.email:

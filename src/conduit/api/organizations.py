@@ -1,8 +1,9 @@
-"""The organizations REST resource: `/v2/organizations`, its members and the caller's permissions in it.
+"""The organizations REST resource: `/v2/organizations`, its members and the caller's permissions in
+it.
 
 Organizations are created by the first start (bootstrap) only; the API reads them. A caller sees an
-organization it is a member of, or one holding a project it is a member of; member management needs the
-organization role (`roles/organization.admin`, the only organization role).
+organization it is a member of, or one holding a project it is a member of; member management needs
+the organization role (`roles/organization.admin`, the only organization role).
 """
 
 from __future__ import annotations
@@ -47,7 +48,9 @@ async def get_organization(request: Request) -> Response:
 
 
 async def organization_permissions(request: Request) -> Response:
-    """The caller's effective permissions in an organization (empty for a member of its projects only)."""
+    """The caller's effective permissions in an organization (empty for a member of its projects
+    only).
+    """
     principal = await authenticate(request)
     ctx = context_of(request)
     org_id = request.path_params["organization"]

@@ -46,8 +46,8 @@ def project_json(project: Project) -> dict[str, Any]:
 async def list_projects(request: Request) -> Response:
     """List the projects the caller is a member of (filters: `organization`, `query`).
 
-    `query` matches, case-insensitively, part of the project's or its organization's display name, or the
-    project id.
+    `query` matches, case-insensitively, part of the project's or its organization's display name,
+    or the project id.
     """
     principal = await authenticate(request)
     ctx = context_of(request)
@@ -69,7 +69,9 @@ async def list_projects(request: Request) -> Response:
 
 
 async def create_project(request: Request) -> Response:
-    """Create a project in an organization (`displayName`, `organization`); needs `project.create` there."""
+    """Create a project in an organization (`displayName`, `organization`); needs `project.create`
+    there.
+    """
     principal = await authenticate(request)
     ctx = context_of(request)
     body = await read_json(request)
@@ -95,7 +97,9 @@ async def get_project(request: Request) -> Response:
 
 
 async def update_project(request: Request) -> Response:
-    """Rename a project (`displayName`); `{}` changes nothing. A project cannot change organization."""
+    """Rename a project (`displayName`); `{}` changes nothing. A project cannot change
+    organization.
+    """
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
@@ -119,11 +123,12 @@ async def update_project(request: Request) -> Response:
 
 
 async def delete_project(request: Request) -> Response:
-    """Delete a project with everything in it (devices, Data Connectors and their queues, service accounts).
+    """Delete a project with everything in it (devices, Data Connectors and their queues, service
+    accounts).
 
     Unlike DT Cloud, which refuses to delete a project that still holds devices or Data Connectors,
-    Conduit deletes them with it. It refuses (400) while the project owns a service account that is an
-    organization member, because that would silently delete an organization admin.
+    Conduit deletes them with it. It refuses (400) while the project owns a service account that is
+    an organization member, because that would silently delete an organization admin.
     """
     principal = await authenticate(request)
     project_id = request.path_params["project"]

@@ -1,9 +1,11 @@
-"""Per-account request rate limit: a token bucket, off unless the operator turns it on (`--rate-limit`).
+"""Per-account request rate limit: a token bucket, off unless the operator turns it on
+(`--rate-limit`).
 
-DT Cloud documents 25 requests per 5 seconds with bursts allowed, which is a bucket of 25 tokens refilled
-at 5 per second: an idle account may burst 25 requests at once, a busy one is held to 5/s on average.
-A refused request gets 429 with `Retry-After` in whole seconds (rounded up, so a client that waits that long
-is sure to get through); the official client sleeps exactly that long and retries.
+DT Cloud documents 25 requests per 5 seconds with bursts allowed, which is a bucket of 25 tokens
+refilled at 5 per second: an idle account may burst 25 requests at once, a busy one is held to 5/s
+on average. A refused request gets 429 with `Retry-After` in whole seconds (rounded up, so a client
+that waits that long is sure to get through); the official client sleeps exactly that long and
+retries.
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ class RateLimiter:
         self._lock = threading.Lock()
 
     def acquire(self, account_id: str, now: float) -> int | None:
-        """Take one token for the account at time `now`: None if allowed, else the seconds to wait."""
+        """Take one token for the account at time `now`: None if allowed, else the seconds to
+        wait.
+        """
         with self._lock:
             bucket = self._buckets.get(account_id)
             if bucket is None:

@@ -1,9 +1,9 @@
 """Service accounts and their keys: `/v2/projects/{p}/serviceaccounts[/{sa}[/keys[/{k}]]]`.
 
-A service account belongs to the project it was created in, but that grants it nothing: it is not a member
-of any project (its own included) until an admin adds it as a member with a role (SPEC §8). A key's secret
-exists in the clear only in the response to its creation (`{"key": {...}, "secret": "..."}`); it is stored
-encrypted with the server key and never returned or logged again.
+A service account belongs to the project it was created in, but that grants it nothing: it is not a
+member of any project (its own included) until an admin adds it as a member with a role (SPEC §8). A
+key's secret exists in the clear only in the response to its creation (`{"key": {...}, "secret":
+"..."}`); it is stored encrypted with the server key and never returned or logged again.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ async def update_service_account(request: Request) -> Response:
 
 
 async def delete_service_account(request: Request) -> Response:
-    """Delete a service account, its keys and all its memberships; its credentials stop working at once.
+    """Delete a service account, its keys and all its memberships; its credentials stop working at
+    once.
 
     Refused (400) for the last admin service account of an organization.
     """
@@ -146,7 +147,9 @@ async def list_keys(request: Request) -> Response:
 
 
 async def create_key(request: Request) -> Response:
-    """Create a key; the response is the only time its secret is shown: `{"key": {...}, "secret": "..."}`."""
+    """Create a key; the response is the only time its secret is shown: `{"key": {...}, "secret":
+    "..."}`.
+    """
     account = await _authorized_account(request, "serviceaccount.key.create")
     body = await read_json(request, allow_empty=True)
     check_fields(body, (), _KEY_OUTPUT_ONLY)

@@ -1,13 +1,15 @@
 """A bounded in-process memory of credentials already verified, so the hot path skips the crypto.
 
-Authentication runs on every request, including ~2,000 publishes/s. Verifying an access token (an HMAC and
-JSON parsing) or a Basic secret (a Fernet decryption) each time would cost more than the rest of the check,
-so a verified credential is remembered, keyed by the credential string itself, until it expires.
+Authentication runs on every request, including ~2,000 publishes/s. Verifying an access token (an
+HMAC and JSON parsing) or a Basic secret (a Fernet decryption) each time would cost more than the
+rest of the check, so a verified credential is remembered, keyed by the credential string itself,
+until it expires.
 
-What is cached is only "this string was proved to belong to (account, key)". Whether that account and key
-still exist, and whether Basic auth is still enabled, is read from the database on every request, so a
-deleted account or key is refused on the very next request. Basic credentials are keyed by a SHA-256 of the
-header, so no secret is kept in memory longer than the request that carried it.
+What is cached is only "this string was proved to belong to (account, key)". Whether that account
+and key still exist, and whether Basic auth is still enabled, is read from the database on every
+request, so a deleted account or key is refused on the very next request. Basic credentials are
+keyed by a SHA-256 of the header, so no secret is kept in memory longer than the request that
+carried it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import threading
 from dataclasses import dataclass
 
 DEFAULT_MAX_ENTRIES = 10_000
-# Basic credentials do not expire; re-verifying them now and then bounds how long a cache entry lives.
+# Basic credentials do not expire; re-verifying them now and then bounds how long a cache entry
+# lives.
 BASIC_REVERIFY_SECONDS = 300.0
 
 

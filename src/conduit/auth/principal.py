@@ -1,12 +1,13 @@
 """Who is calling, and may they do this here?
 
-The rules (SPEC §8, §11): no or bad credentials → 401; a project the caller has no role in → 404, so nothing
-about other tenants leaks; a role without the permission → 403. Organization admins hold the admin
-permissions in every project of their organization.
+The rules (SPEC §8, §11): no or bad credentials → 401; a project the caller has no role in → 404, so
+nothing about other tenants leaks; a role without the permission → 403. Organization admins hold the
+admin permissions in every project of their organization.
 
-Cost per request (this runs on every request, publishes included): a dictionary lookup for a credential
-already verified (else one JWT verification or one secret decryption), then one indexed read that loads the
-account and proves it still holds the key; a permission check is one more indexed query.
+Cost per request (this runs on every request, publishes included): a dictionary lookup for a
+credential already verified (else one JWT verification or one secret decryption), then one indexed
+read that loads the account and proves it still holds the key; a permission check is one more
+indexed query.
 """
 
 from __future__ import annotations
@@ -36,12 +37,16 @@ class Principal:
         return self.account.id
 
     def project_permissions(self, project_id: str) -> set[str]:
-        """Effective permissions in a project; empty when the caller has no role there (or no project)."""
+        """Effective permissions in a project; empty when the caller has no role there (or no
+        project).
+        """
         roles, _ = self.ctx.store.roles_in_project(self.account.id, project_id)
         return permissions_of(roles)
 
     def require_project(self, project_id: str, permission: str) -> set[str]:
-        """Raise 404 unless the caller has any role in the project, 403 unless it has `permission`."""
+        """Raise 404 unless the caller has any role in the project, 403 unless it has
+        `permission`.
+        """
         granted = self.project_permissions(project_id)
         if not granted:
             raise NotFound(f"project {project_id} not found")
@@ -55,8 +60,9 @@ class Principal:
         )
 
     def require_organization(self, organization_id: str, permission: str) -> set[str]:
-        """404 unless the organization is visible to the caller (a role in it or in one of its projects),
-        403 unless the caller's organization role grants `permission`."""
+        """404 unless the organization is visible to the caller (a role in it or in one of its
+        projects), 403 unless the caller's organization role grants `permission`.
+        """
         granted = self.organization_permissions(organization_id)
         if permission in granted:
             return granted
@@ -68,8 +74,8 @@ class Principal:
 async def authenticate(request: Request) -> Principal:
     """The calling service account, from a Bearer access token or Basic key id and secret; else 401.
 
-    When the operator turned the rate limit on, each authenticated request also takes one token from the
-    account's bucket (429 with Retry-After when it is empty).
+    When the operator turned the rate limit on, each authenticated request also takes one token from
+    the account's bucket (429 with Retry-After when it is empty).
     """
     ctx = context_of(request)
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")

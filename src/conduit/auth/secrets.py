@@ -1,7 +1,7 @@
 """Encryption at rest for key secrets and signature secrets.
 
-Secrets must be recoverable (the token grant verifies an HMAC made with the key's secret; pushes are signed
-with the connector's secret), so they are encrypted, not hashed. The server key lives in
+Secrets must be recoverable (the token grant verifies an HMAC made with the key's secret; pushes are
+signed with the connector's secret), so they are encrypted, not hashed. The server key lives in
 `<data-dir>/secret.key` (mode 0600) or comes from `CONDUIT_SECRET_KEY`; it never reaches a log.
 """
 
@@ -12,7 +12,6 @@ import secrets
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken
-
 
 KEY_SECRET_BYTES = 16
 

@@ -1,12 +1,12 @@
 """The OAuth2 JWT-bearer grant (RFC 7523) as DT Cloud runs it, and the access tokens it issues.
 
-Access tokens are themselves HS256 JWTs signed with a key derived from the server key, so any node sharing
-the database and server key can verify them without a lookup. They name the key they were granted for
-(`kid`), and the per-request account read checks that the key still exists, so deleting a key or an
-account refuses its tokens at once rather than an hour later.
+Access tokens are themselves HS256 JWTs signed with a key derived from the server key, so any node
+sharing the database and server key can verify them without a lookup. They name the key they were
+granted for (`kid`), and the per-request account read checks that the key still exists, so deleting
+a key or an account refuses its tokens at once rather than an hour later.
 
-Every time rule takes `now` (PyJWT's own exp/iat/nbf checks, which read the system clock, are off), so the
-rules are tested by passing a time instead of waiting for one.
+Every time rule takes `now` (PyJWT's own exp/iat/nbf checks, which read the system clock, are off),
+so the rules are tested by passing a time instead of waiting for one.
 """
 
 from __future__ import annotations
@@ -51,10 +51,11 @@ def _number(claims: dict[str, Any], name: str) -> float:
 
 
 def read_assertion_header(assertion: str) -> str:
-    """The key id (`kid`) of an unverified assertion, to look up the secret it must be verified with.
+    """The key id (`kid`) of an unverified assertion, to look up the secret it must be verified
+    with.
 
-    The algorithm is pinned to HS256 here, before any key is looked up, so `alg: none` and asymmetric
-    algorithm tricks never reach verification.
+    The algorithm is pinned to HS256 here, before any key is looked up, so `alg: none` and
+    asymmetric algorithm tricks never reach verification.
     """
     if not assertion or len(assertion) > MAX_ASSERTION_LENGTH:
         raise BadRequest("assertion is not a JWT")
@@ -71,8 +72,10 @@ def read_assertion_header(assertion: str) -> str:
 
 
 def verify_assertion(assertion: str, secret: str, audience: list[str], now: float) -> Assertion:
-    """Check the signature with the key's secret, then audience, issuer type and the time rules:
-    not expired, not issued in the future, not yet-to-become-valid, lifetime (exp - iat) at most 1 hour."""
+    """Check the signature with the key's secret, then audience, issuer type and the time rules: not
+    expired, not issued in the future, not yet-to-become-valid, lifetime (exp - iat) at most 1
+    hour.
+    """
     kid = read_assertion_header(assertion)
     try:
         claims = jwt.decode(

@@ -1,19 +1,536 @@
-"""Sends every queued delivery as its own signed HTTPS POST, in parallel, the moment it is committed."""
+"""Sends every queued delivery as its own signed HTTPS POST, in parallel, the moment it is committed.
+
+How work reaches the wire:
+
+- *Fresh rows* are born claimed for this dispatcher (`enqueue.py`). A publish commits, calls
+  `notify()`, and the loop reads the rows committed since its last read, by id, and starts one task per
+  row at once: no claim write, no polling delay, no batching, no waiting for one delivery to start the
+  next.
+- *Backlog rows* (retries, rows a busy or failing connector could not take, rows of a crashed
+  predecessor) are claimed per connector from the store in bounded pages (`queue.claim_due`) when that
+  connector has free slots; the loop knows when to look because it wrote their `next_attempt` itself
+  (and re-checks every connector every few seconds as a safety net).
+
+Slots: at most `settings.max_in_flight` attempts in flight, and `max_in_flight_per_connector` per
+connector; retries may hold only part of either (`policy.retry_limit`), the rest is kept for first
+attempts. A failing connector gets one probe at a time, spaced by backoff (`policy`); its first success
+releases its backlog at full speed. One slow connector therefore only ever fills its own slots.
+
+Outcomes are batched: acks (delete), reschedules, attempt-log rows and connector health go to the store
+in one job per commit (`queue.settle`); the group-committing writer does the rest. A row leaves the
+queue only on a 2xx or when it is 12 hours old. After a crash nothing is lost: un-acked rows are still
+in the store and this dispatcher, being the only one on its SQLite database, releases their claims at
+start.
+
+Time comes from `ctx.clock` (so tests jump hours with a `ManualClock`); request latency is measured
+with `time.perf_counter`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import random as random_module
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from conduit.context import Context
+from conduit.delivery import attempt_log, metrics, policy, queue
+from conduit.delivery.connector_state import ConnectorState, fingerprint
+from conduit.delivery.http import Outcome, PushClient
+from conduit.delivery.queue import Delivery, Settlement
+from conduit.delivery.request import attempt_headers
+from conduit.domain.ids import new_id
+
+log = logging.getLogger("conduit.delivery")
+
+PAGE = 512  # rows read or claimed per query
+RESCAN_EVERY = 5.0  # seconds: the safety net that looks at every connector's queue
+EXPIRE_EVERY = 60.0  # seconds between sweeps for rows past 12 hours
+PRUNE_EVERY = 600.0  # seconds between prunes of the 24-hour attempt log
+SWEEP_BATCH = 5000  # rows deleted per sweep job
 
 
 class Dispatcher:
     name = "dispatcher"
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, random: policy.Random | None = None) -> None:
         self.ctx = ctx
+        self.settings = ctx.settings
+        self.db = ctx.store.db
+        self.clock = ctx.clock
+        self.random = random or random_module.Random().random
+        self.client = PushClient(ctx.settings)
+        self.cap = max(1, ctx.settings.max_in_flight)
+        self.connector_cap = max(1, ctx.settings.max_in_flight_per_connector)
+        self.retry_cap = policy.retry_limit(self.cap)
+        self.lease = policy.lease_seconds(ctx.settings.delivery_timeout)
+        self.connectors: dict[str, ConnectorState] = {}
+        self.in_flight = 0
+        self.in_flight_retries = 0
+        self._sending: set[int] = (
+            set()
+        )  # delivery ids in flight or awaiting their settlement commit
+        self._after_id = 0  # highest delivery id read as fresh
+        self._more_fresh = False  # stopped reading fresh rows for want of slots
+        self._starved = False  # some work waits for a slot to free up
+        self._pending = Settlement()
+        self._pending_effects: list[Callable[[], None]] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._runner: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._next_rescan = 0.0
+        self._next_expire = 0.0
+        self._next_prune = 0.0
+        self._sweeping = False
         ctx.workers[self.name] = self
 
+    # ---- lifecycle ------------------------------------------------------------------------------
+
     async def start(self) -> None:
-        pass
+        """Take over the queue: release a predecessor's claims, then serve new rows from here on."""
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+        self._wake = asyncio.Event()
+        await self.client.start()
+        released = await self.db.write(queue.release_all_claims)
+        if released:
+            log.info("released %d deliveries claimed before the last shutdown", released)
+        self._after_id = self.db.read(queue.newest_id)
+        now = self.clock.now()
+        for connector_id in self.db.read(queue.active_connector_ids):
+            state = self._refresh(connector_id)
+            if state is not None:
+                state.note_backlog(now)
+        self._next_rescan = now + RESCAN_EVERY
+        self._next_expire = now
+        self._next_prune = now
+        self._runner = asyncio.create_task(self._run(), name="conduit-dispatcher")
 
     async def stop(self) -> None:
-        pass
+        """Stop sending; attempts in flight are abandoned (their rows are sent again next start)."""
+        self._stopping = True
+        self._wake.set()
+        if self._runner is not None:
+            await asyncio.gather(self._runner, return_exceptions=True)
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        while self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
+        if self._pending:
+            await self._flush_once()
+        await self.client.close()
+
+    def notify(self) -> None:
+        """New rows are committed: look now. Safe to call from any thread, any number of times."""
+        if self._loop is None:
+            return
+        if threading.get_ident() == self._loop_thread:
+            self._wake.set()
+        else:
+            self._loop.call_soon_threadsafe(self._wake.set)
+
+    # ---- the loop -------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            now = self.clock.now()
+            try:
+                self._starved = False
+                self._take_fresh(now)
+                self._take_backlogs(now)
+                self._sweep(now)
+            except Exception:  # a store error must not end delivery; the rows are safe in the store
+                log.exception("dispatcher iteration failed; retrying in 1 s")
+                await self._wait(now + 1.0, now)
+                continue
+            await self._wait(self._next_deadline(now), now)
+
+    async def _wait(self, deadline: float, now: float) -> None:
+        if self._wake.is_set() or self._stopping:
+            return
+        waits: list[asyncio.Future[Any]] = [
+            asyncio.ensure_future(self._wake.wait()),
+            asyncio.ensure_future(self.clock.sleep(max(0.0, deadline - now))),
+        ]
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for fut in waits:
+                fut.cancel()
+
+    def _next_deadline(self, now: float) -> float:
+        """The next time the loop must look without being woken. Work that is due now but waits for
+        a slot is not a deadline: the attempt or commit that frees the slot wakes the loop."""
+        deadline = self._next_rescan
+        if not self._sweeping:
+            deadline = min(deadline, self._next_expire, self._next_prune)
+        for state in self.connectors.values():
+            if state.backlog_at is None or state.claiming or not state.active:
+                continue
+            at = max(state.backlog_at, state.probe_at) if state.failing else state.backlog_at
+            if now < at < deadline:
+                deadline = at
+        return deadline
+
+    # ---- fresh rows -----------------------------------------------------------------------------
+
+    def _take_fresh(self, now: float) -> None:
+        """Start every row committed since the last look, as far as slots allow."""
+        while not self._stopping:
+            free = self.cap - self.in_flight
+            if free <= 0:
+                self._more_fresh = self._starved = True
+                return
+            rows = self.db.read(lambda c: queue.read_new(c, self._after_id, min(free, PAGE)))
+            self._more_fresh = False
+            if not rows:
+                return
+            self._after_id = rows[-1].id
+            for connector_id in {r.connector_id for r in rows}:
+                self._refresh(connector_id)
+            for row in rows:
+                self._take_fresh_row(row, now)
+            if len(rows) < min(free, PAGE):
+                return
+
+    def _take_fresh_row(self, row: Delivery, now: float) -> None:
+        state = self.connectors.get(row.connector_id)
+        if state is None or not state.active or row.id in self._sending:
+            return  # a disabled or deleted connector's rows leave with it
+        if row.attempts > 0 or row.lease_until <= now:
+            state.note_backlog(
+                now
+            )  # not (or no longer) born-claimed for us: the backlog path takes it
+            return
+        if policy.is_expired(row.event_time, now):
+            self._settle_expired(row)
+            return
+        if state.failing or state.free_slots(self.connector_cap) <= 0:
+            # Hand it back: a probe or a free slot will take it from the store.
+            self._sending.add(row.id)
+            self._pending.released.append(row.id)
+            self._pending_effects.append(lambda: self._released(state, row.id))
+            self._request_flush()
+            return
+        self._start(state, row)
+
+    def _released(self, state: ConnectorState, row_id: int) -> None:
+        self._sending.discard(row_id)
+        state.note_backlog(self.clock.now())
+
+    # ---- backlog rows ---------------------------------------------------------------------------
+
+    def _take_backlogs(self, now: float) -> None:
+        for state in list(self.connectors.values()):
+            if not state.active or state.claiming:
+                continue
+            if state.backlog_at is None or state.backlog_at > now:
+                continue
+            if state.failing and (state.probe_at > now or state.in_flight > 0):
+                continue
+            free = min(state.free_slots(self.connector_cap), self.cap - self.in_flight, PAGE)
+            if free <= 0:
+                self._starved = True
+                continue
+            retry_free = min(
+                state.free_retry_slots(self.connector_cap), self.retry_cap - self.in_flight_retries
+            )
+            first_only = retry_free <= 0
+            limit = free if first_only else min(free, retry_free)
+            due = self.db.read(
+                lambda c, s=state, n=limit, f=first_only: queue.count_due(c, s.id, now, n, f)
+            )
+            if due == 0:
+                state.backlog_at = self.db.read(lambda c, s=state: queue.next_due(c, s.id))
+                if first_only and state.backlog_at is not None and state.backlog_at <= now:
+                    self._starved = True  # only retries are due, and retries are at their cap
+                continue
+            # Reserve the slots while the claim is written, so fresh rows do not take them meanwhile.
+            state.claiming = True
+            state.in_flight += due
+            self.in_flight += due
+            self._spawn(self._claim(state, due, first_only, now))
+
+    async def _claim(
+        self, state: ConnectorState, reserved: int, first_only: bool, now: float
+    ) -> None:
+        """Claim up to `reserved` due rows of one connector (slots already reserved) and start them."""
+        limit = reserved
+        try:
+            until = now + self.lease
+            rows = await self.db.write(
+                lambda c: queue.claim_due(
+                    c, state.id, now, until, limit, first_attempts_only=first_only
+                )
+            )
+            state.in_flight -= reserved
+            self.in_flight -= reserved
+            reserved = 0
+            current = self._refresh(state.id)
+            for row in rows:
+                if current is None or not current.active:
+                    break
+                if row.id in self._sending:
+                    continue
+                if policy.is_expired(row.event_time, self.clock.now()):
+                    self._settle_expired(row)
+                    continue
+                self._start(current, row)
+            if current is not None:
+                # A full page means more may be due right now; otherwise look when the next row is.
+                current.backlog_at = None
+                if len(rows) >= limit:
+                    current.note_backlog(now)
+                else:
+                    next_at = self.db.read(lambda c: queue.next_due(c, state.id))
+                    if next_at is not None:
+                        current.note_backlog(next_at)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("claiming deliveries of connector %s failed", state.id)
+            state.note_backlog(self.clock.now() + 1.0)
+        finally:
+            state.in_flight -= reserved
+            self.in_flight -= reserved
+            state.claiming = False
+            self._wake.set()
+
+    # ---- attempts -------------------------------------------------------------------------------
+
+    def _start(self, state: ConnectorState, row: Delivery) -> None:
+        retry = row.attempts > 0
+        state.in_flight += 1
+        self.in_flight += 1
+        if retry:
+            state.in_flight_retries += 1
+            self.in_flight_retries += 1
+        self._sending.add(row.id)
+        metrics.IN_FLIGHT.inc()
+        self._spawn(self._attempt(state, row, retry))
+
+    async def _attempt(self, state: ConnectorState, row: Delivery, retry: bool) -> None:
+        try:
+            now = self.clock.now()
+            headers = attempt_headers(
+                state.headers, row.body, state.secret, iat=int(now), jti=new_id(now)
+            )
+            outcome = await self.client.post(state.target, row.body, headers)
+        except asyncio.CancelledError:
+            self._sending.discard(row.id)
+            raise
+        except Exception as exc:  # fail closed: a bug in building the request is a failed attempt
+            log.exception("attempt to deliver %s failed unexpectedly", row.event_id)
+            outcome = Outcome(False, None, f"internal_{type(exc).__name__}", 0.0)
+        finally:
+            state.in_flight -= 1
+            self.in_flight -= 1
+            if retry:
+                state.in_flight_retries -= 1
+                self.in_flight_retries -= 1
+            metrics.IN_FLIGHT.dec()
+        self._settle(state, row, outcome)
+
+    def _settle(self, state: ConnectorState, row: Delivery, outcome: Outcome) -> None:
+        now = self.clock.now()
+        attempt = row.attempts + 1
+        pending = self._pending
+        pending.attempts.append(
+            (
+                row.connector_id,
+                row.event_id,
+                attempt,
+                now,
+                1 if outcome.success else 0,
+                outcome.status,
+                outcome.error,
+                outcome.latency,
+            )
+        )
+        if outcome.success:
+            metrics.count_attempt("success")
+            metrics.LATENCY.observe(outcome.latency)
+            metrics.END_TO_END.observe(max(0.0, now - row.event_time))
+            was_failing = state.failing
+            state.on_success(now)
+            if was_failing:
+                metrics.FAILING.dec()
+            pending.acked.append(row.id)
+            self._pending_effects.append(lambda: self._sending.discard(row.id))
+        else:
+            metrics.count_attempt(outcome.error or "error")
+            if not state.failing:
+                metrics.FAILING.inc()
+            state.on_failure(now, self.random)
+            retry_at = policy.next_attempt_after_failure(row.event_time, attempt, now, self.random)
+            if retry_at is None:
+                pending.expired.append((row.id, row.connector_id))
+                self._pending_effects.append(lambda: self._expired_settled(row.id))
+            else:
+                pending.rescheduled.append((attempt, retry_at, row.id))
+                self._pending_effects.append(lambda: self._rescheduled(state, row.id, retry_at))
+            if state.active and policy.should_disable(state.failing_since, now):
+                log.warning(
+                    "connector %s has failed for 5 days without a success: SYSTEM_DISABLED",
+                    state.id,
+                )
+                pending.disable.append(state.id)
+                state.active = False
+                metrics.FAILING.dec()
+        pending.health[state.id] = state.health()
+        self._request_flush()
+        if self._starved or self._more_fresh:
+            self._wake.set()
+
+    def _settle_expired(self, row: Delivery) -> None:
+        self._sending.add(row.id)
+        self._pending.expired.append((row.id, row.connector_id))
+        self._pending_effects.append(lambda: self._expired_settled(row.id))
+        self._request_flush()
+
+    def _expired_settled(self, row_id: int) -> None:
+        self._sending.discard(row_id)
+
+    def _rescheduled(self, state: ConnectorState, row_id: int, retry_at: float) -> None:
+        self._sending.discard(row_id)
+        state.note_backlog(retry_at)
+
+    # ---- writing outcomes -----------------------------------------------------------------------
+
+    def _request_flush(self) -> None:
+        if self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                await self._flush_once()
+        finally:
+            self._flushing = None
+
+    async def _flush_once(self) -> None:
+        batch, self._pending = self._pending, Settlement()
+        effects, self._pending_effects = self._pending_effects, []
+        now = self.clock.now()
+        try:
+            expired = await self.db.write(lambda c: queue.settle(c, batch, now))
+        except Exception:
+            # The rows keep their claims and become due again when those lapse: resent, not lost.
+            log.exception("writing %d delivery outcomes failed", len(batch.attempts))
+            for row_id in [*batch.acked, *batch.released, *(i for i, _ in batch.expired)]:
+                self._sending.discard(row_id)
+            for _, _, row_id in batch.rescheduled:
+                self._sending.discard(row_id)
+            return
+        if expired:
+            metrics.EXPIRED.inc(sum(expired.values()))
+        for effect in effects:
+            effect()
+        for connector_id in batch.disable:
+            self.connectors.pop(connector_id, None)
+        self._wake.set()
+
+    # ---- connectors -----------------------------------------------------------------------------
+
+    def _refresh(self, connector_id: str) -> ConnectorState | None:
+        """The connector's state, checked against its row (so updates apply to the next attempt)."""
+        row = self.db.read(lambda c: queue.connector_row(c, connector_id))
+        state = self.connectors.get(connector_id)
+        if row is None:
+            if state is not None:
+                state.active = False
+                if state.in_flight == 0:
+                    del self.connectors[connector_id]
+            return None
+        if state is None:
+            state = ConnectorState.from_row(row, self.ctx.secrets)
+            self.connectors[connector_id] = state
+            if state.failing:
+                metrics.FAILING.inc()
+            return state
+        if state.fingerprint != fingerprint(row):
+            was_active = state.active
+            state.apply_config(row, self.ctx.secrets)
+            if (not was_active and state.active) or (
+                state.failing and row.consecutive_failures == 0
+            ):
+                # Re-enabled (the lifecycle reset its health) or a user reset: start healthy.
+                if state.failing:
+                    metrics.FAILING.dec()
+                state.adopt_health(row)
+        return state
+
+    # ---- housekeeping ---------------------------------------------------------------------------
+
+    def _sweep(self, now: float) -> None:
+        if now >= self._next_rescan:
+            self._next_rescan = now + RESCAN_EVERY
+            active = set(self.db.read(queue.active_connector_ids))
+            for connector_id in active | set(self.connectors):
+                state = self._refresh(connector_id)
+                if state is not None and state.active:
+                    state.note_backlog(now)
+        if self._sweeping:
+            return
+        if now >= self._next_expire:
+            self._next_expire = now + EXPIRE_EVERY
+            self._sweeping = True
+            self._spawn(self._housekeeping(expire=True, now=now))
+        elif now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY
+            self._sweeping = True
+            self._spawn(self._housekeeping(expire=False, now=now))
+
+    async def _housekeeping(self, *, expire: bool, now: float) -> None:
+        """Expire rows past 12 hours, or prune attempts past 24 hours, in bounded jobs."""
+        try:
+            while not self._stopping:
+                if expire:
+                    expired = await self.db.write(lambda c: queue.expire_old(c, now, SWEEP_BATCH))
+                    count = sum(expired.values())
+                    if count:
+                        metrics.EXPIRED.inc(count)
+                        log.info("expired %d deliveries older than 12 hours", count)
+                else:
+                    count = await self.db.write(
+                        lambda c: attempt_log.prune_attempts(c, now, SWEEP_BATCH)
+                    )
+                if count < SWEEP_BATCH:
+                    return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("delivery housekeeping failed; it runs again later")
+        finally:
+            self._sweeping = False
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- introspection (tests, metrics) ----------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "in_flight": self.in_flight,
+            "in_flight_retries": self.in_flight_retries,
+            "connectors": {
+                cid: {
+                    "in_flight": s.in_flight,
+                    "failing": s.failing,
+                    "consecutive_failures": s.consecutive_failures,
+                    "backlog_at": s.backlog_at,
+                }
+                for cid, s in self.connectors.items()
+            },
+        }

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import sqlite3
 
+from conduit.delivery.metrics import DROPPED
 from conduit.domain.dataconnectors import ACTIVE, STATUSES
 
 
-def set_connector_status(conn: sqlite3.Connection, connector_id: str, status: str, now: float) -> int:
+def set_connector_status(
+    conn: sqlite3.Connection, connector_id: str, status: str, now: float
+) -> int:
     """Set `status` inside the caller's transaction; returns how many queued deliveries were dropped."""
     if status not in STATUSES:
         raise ValueError(f"unknown connector status {status}")
@@ -24,13 +27,17 @@ def set_connector_status(conn: sqlite3.Connection, connector_id: str, status: st
         )
         return 0
     conn.execute(
-        "UPDATE dataconnectors SET status = ?, update_time = ? WHERE id = ?", (status, now, connector_id)
+        "UPDATE dataconnectors SET status = ?, update_time = ? WHERE id = ?",
+        (status, now, connector_id),
     )
-    dropped = conn.execute("DELETE FROM deliveries WHERE connector_id = ?", (connector_id,)).rowcount
+    dropped = conn.execute(
+        "DELETE FROM deliveries WHERE connector_id = ?", (connector_id,)
+    ).rowcount
     if dropped:
         conn.execute(
             "INSERT INTO delivery_counters(connector_id, name, value) VALUES (?, 'dropped', ?)"
             " ON CONFLICT(connector_id, name) DO UPDATE SET value = value + excluded.value",
             (connector_id, dropped),
         )
+        DROPPED.inc(dropped)
     return int(dropped)

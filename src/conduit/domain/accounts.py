@@ -1,8 +1,10 @@
-"""Organizations, projects, service accounts, keys and memberships: the records, and the rules for input.
+"""Organizations, projects, service accounts, keys and memberships: the records, and the rules for
+input.
 
-The rules live here rather than in the API handlers so that a rule and the 400 it earns are written once and
-can be tested without a server. They are deliberately strict (unknown fields and wrong JSON types are 400),
-except that output-only fields of a resource are ignored: some clients send a resource they read back whole.
+The rules live here rather than in the API handlers so that a rule and the 400 it earns are written
+once and can be tested without a server. They are deliberately strict (unknown fields and wrong JSON
+types are 400), except that output-only fields of a resource are ignored: some clients send a
+resource they read back whole.
 """
 
 from __future__ import annotations
@@ -23,13 +25,14 @@ ORGANIZATION_SCOPE = "organization"
 USER = "USER"
 SERVICE_ACCOUNT = "SERVICE_ACCOUNT"
 ACCEPTED = "ACCEPTED"
-# Users cannot log in to Conduit (there is no user directory), so an invited user stays PENDING for ever:
-# the membership is recorded, shown and removable, but grants nothing to anyone.
+# Users cannot log in to Conduit (there is no user directory), so an invited user stays PENDING for
+# ever: the membership is recorded, shown and removable, but grants nothing to anyone.
 PENDING = "PENDING"
 
 MAX_DISPLAY_NAME = 256
 MAX_EMAIL = 254
-# DT Cloud caps keys per service account too; a bound keeps a leaked admin from minting keys without end.
+# DT Cloud caps keys per service account too; a bound keeps a leaked admin from minting keys without
+# end.
 MAX_KEYS_PER_SERVICE_ACCOUNT = 10
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -89,7 +92,7 @@ def service_account_email(account_id: str, project_id: str) -> str:
     return f"{account_id}@{project_id}.{SERVICE_ACCOUNT_DOMAIN}"
 
 
-# ---- input rules ----------------------------------------------------------------------------------------
+# ---- input rules ---------------------------------------------------------------------------------
 
 
 def check_fields(
@@ -134,7 +137,8 @@ def roles_for_scope(scope_kind: str) -> tuple[str, ...]:
 
 def check_roles(value: Any, scope_kind: str) -> list[str]:
     """A non-empty list of distinct role names valid in the scope (project roles in projects, and
-    `roles/organization.admin` in organizations)."""
+    `roles/organization.admin` in organizations).
+    """
     allowed = roles_for_scope(scope_kind)
     if not isinstance(value, list) or not value:
         raise BadRequest("roles must be a non-empty list of role names")

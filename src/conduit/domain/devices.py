@@ -1,4 +1,4 @@
-"""Devices as plain records, their resource names, and the list rules (search, filters, ordering)."""
+"""Devices as plain records, their resource names, and the list rules (search, filter, order)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class Device:
 
 @dataclass(frozen=True)
 class DeviceRef:
-    """What the publish path needs to know about a device before it writes, from one indexed read."""
+    """What the publish path needs to know about a device before it writes (one indexed read)."""
 
     id: str
     project_id: str
@@ -45,19 +45,25 @@ def device_name(project_id: str, device_id: str) -> str:
 def parse_device_name(value: Any, what: str = "devices") -> tuple[str, str]:
     """`projects/{p}/devices/{d}` as (project id, device id); anything else is a 400."""
     parts = value.split("/") if isinstance(value, str) else []
-    if len(parts) != 4 or parts[0] != "projects" or parts[2] != "devices" or not parts[1] or not parts[3]:
+    if (
+        len(parts) != 4
+        or parts[0] != "projects"
+        or parts[2] != "devices"
+        or not parts[1]
+        or not parts[3]
+    ):
         raise BadRequest(f"{what}: {value!r} is not a device name like projects/<p>/devices/<d>")
     return parts[1], parts[3]
 
 
 def reported_view(device_type: str, reported: dict[str, Any]) -> dict[str, Any]:
-    """`reported` as the API shows it: one key per event type the device type reports, null until seen."""
+    """`reported` as the API shows it: a key per event type of its type, null until seen."""
     return {event_type: reported.get(event_type) for event_type in DEVICE_TYPE_EVENTS[device_type]}
 
 
 @dataclass(frozen=True)
 class DeviceQuery:
-    """The filters of `GET /projects/{p}/devices` (SPEC §6.3); an empty query matches every device."""
+    """The filters of `GET /projects/{p}/devices` (SPEC §6.3); empty matches all."""
 
     text: str = ""
     device_ids: frozenset[str] = frozenset()
@@ -78,9 +84,15 @@ class DeviceQuery:
 
 
 def _matches_text(device: Device, text: str) -> bool:
-    """Keyword search: every word must occur (case-insensitively) in the id, type, a label key or value."""
+    """Keyword search: each word occurs (any case) in the id, type, a label key or value."""
     haystack = " ".join(
-        [device.id, device.type, device.product_number, *device.labels.keys(), *device.labels.values()]
+        [
+            device.id,
+            device.type,
+            device.product_number,
+            *device.labels.keys(),
+            *device.labels.values(),
+        ]
     ).lower()
     return all(word in haystack for word in text.lower().split())
 
@@ -90,7 +102,7 @@ _ORDER_ROOTS = {"reported", "labels", "type", "name", "id", "productNumber"}
 
 @dataclass(frozen=True)
 class DeviceOrder:
-    """`order_by` in dot notation (`reported.temperature.value`, `labels.name`); `-` prefix = descending."""
+    """`order_by` in dot notation (`reported.temperature.value`); `-` = descending."""
 
     path: tuple[str, ...]
     descending: bool
@@ -103,8 +115,8 @@ class DeviceOrder:
         path = tuple(raw.removeprefix("-").split("."))
         if path[0] not in _ORDER_ROOTS or any(not part for part in path):
             raise BadRequest(
-                f"order_by {raw!r} is not supported: use reported.<eventType>.<field>, labels.<key>, "
-                "type, name or productNumber"
+                f"order_by {raw!r} is not supported: use reported.<eventType>.<field>, "
+                "labels.<key>, type, name or productNumber"
             )
         if path[0] in ("reported", "labels") and len(path) < 2:
             raise BadRequest(f"order_by {raw!r} needs a field after {path[0]}")
@@ -130,7 +142,7 @@ class DeviceOrder:
         return value
 
     def sort(self, devices: list[Device]) -> list[Device]:
-        """Stable order: by the value (numbers before strings), devices lacking it last, then by id."""
+        """Stable: by the value (numbers before strings), devices lacking it last, then by id."""
         present: list[tuple[tuple[int, Any], Device]] = []
         missing: list[Device] = []
         for device in devices:

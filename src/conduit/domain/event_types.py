@@ -1,13 +1,14 @@
 """Event types: which device type reports which events, the data shape of each, and the envelope.
 
-Why a server-side shape at all: the official client's parser (`disruptive.events.Event`) reads every field of
-an event without defaults, while the same client publishes minimal bodies (`{"touch": {}}`,
-`{"temperature": {"value": 4.0}}`). So every published body is checked field by field (wrong type, unknown
-field, missing required field: 400) and then completed with what the publisher left out (SPEC §11 "Full
-shapes out"), and every event Conduit emits (history, stream, pushes, `reported`) has the full shape.
+Why a server-side shape at all: the official client's parser (`disruptive.events.Event`) reads every
+field of an event without defaults, while the same client publishes minimal bodies (`{"touch": {}}`,
+`{"temperature": {"value": 4.0}}`). So every published body is checked field by field (wrong type,
+unknown field, missing required field: 400) and then completed with what the publisher left out
+(SPEC §11 "Full shapes out"), and every event Conduit emits (history, stream, pushes, `reported`)
+has the full shape.
 
-The field order of each shape is the order DT Cloud emits (SPEC §1 captures, §6.2 fixtures), because pushes
-are compact JSON whose exact bytes receivers hash.
+The field order of each shape is the order DT Cloud emits (SPEC §1 captures, §6.2 fixtures), because
+pushes are compact JSON whose exact bytes receivers hash.
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ DEVICE_TYPES: tuple[str, ...] = tuple(DEVICE_TYPE_EVENTS)
 
 MAX_TEXT = 1024
 
-# ---- RFC 3339 with exact microseconds ------------------------------------------------------------------
-# Times are carried as integer microseconds so a timestamp rendered into an event and parsed back from a
-# query (`startTime=<that timestamp>`) compare equal; floats of seconds would differ in the last bit.
+# ---- RFC 3339 with exact microseconds ------------------------------------------------------------
+# Times are carried as integer microseconds so a timestamp rendered into an event and parsed back
+# from a query (`startTime=<that timestamp>`) compare equal; float seconds may differ by a bit.
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICRO = timedelta(microseconds=1)
@@ -94,8 +95,8 @@ def parse_micros(value: str, what: str) -> int:
     return (parsed - _EPOCH) // _MICRO
 
 
-# ---- field checkers ------------------------------------------------------------------------------------
-# A checker takes (path, value, the fields filled so far) and returns the value to emit, or raises 400.
+# ---- field checkers ------------------------------------------------------------------------------
+# A checker takes (path, value, fields filled so far) and returns the value to emit, or raises 400.
 
 Checker = Callable[[str, Any, dict[str, Any]], Any]
 Default = Callable[[dict[str, Any], str], Any]
@@ -197,7 +198,7 @@ def _object(*fields: Field) -> Checker:
 class Field:
     name: str
     check: Checker
-    # None: required. Otherwise called with (fields filled so far, updateTime) when the publisher omits it.
+    # None: required. Else called with (fields filled so far, updateTime) when the field is omitted.
     default: Default | None = None
     aliases: tuple[str, ...] = ()
 
@@ -382,7 +383,7 @@ class PublishedData:
 
 
 def check_event_types(values: list[str], what: str = "eventTypes") -> list[str]:
-    """Event-type filters must name known event types (a typo would otherwise silently match nothing)."""
+    """Event-type filters must name known types (a typo would otherwise silently match nothing)."""
     for value in values:
         if value not in EVENT_TYPES:
             raise BadRequest(f"{what}: unknown event type {value!r}")
@@ -396,7 +397,7 @@ def check_device_type(value: Any, what: str = "type") -> str:
 
 
 def normalize_published(device_type: str, body: dict[str, Any], update_time: str) -> PublishedData:
-    """Validate a `:publish` body (`{"<eventType>": {...}}`) and complete it into the full data shape.
+    """Validate a `:publish` body (`{"<eventType>": {...}}`) and complete it into the full shape.
 
     `update_time` (the time of receipt, RFC 3339) fills `updateTime` and default sample times.
     """
@@ -404,7 +405,9 @@ def normalize_published(device_type: str, body: dict[str, Any], update_time: str
         raise BadRequest('the body must hold exactly one event, e.g. {"touch": {}}')
     ((event_type, raw),) = body.items()
     if event_type == LABELS_CHANGED:
-        raise BadRequest("labelsChanged is emitted by Conduit when labels change; it cannot be published")
+        raise BadRequest(
+            "labelsChanged is emitted by Conduit when labels change; it cannot be published"
+        )
     fields = SHAPES.get(event_type)
     if fields is None:
         raise BadRequest(f"unknown event type {event_type!r}")
@@ -412,7 +415,9 @@ def normalize_published(device_type: str, body: dict[str, Any], update_time: str
         raise BadRequest(f"a {device_type} device does not report {event_type} events")
     if not isinstance(raw, dict):
         raise _fail(event_type, "an object", raw)
-    return PublishedData(event_type, _fill(event_type, fields, _ACCEPTED[event_type], raw, update_time))
+    return PublishedData(
+        event_type, _fill(event_type, fields, _ACCEPTED[event_type], raw, update_time)
+    )
 
 
 def envelope(
@@ -423,7 +428,7 @@ def envelope(
     data: dict[str, Any],
     timestamp: str,
 ) -> dict[str, Any]:
-    """The event envelope, keys in DT Cloud's order; `labelsChanged` data is not keyed by its type."""
+    """The event envelope, keys in DT Cloud's order; `labelsChanged` data is not keyed by type."""
     return {
         "eventId": event_id,
         "targetName": f"projects/{project_id}/devices/{device_id}",

@@ -1,9 +1,9 @@
 """Device labels: the rules (SPEC §11), how a batch of changes applies, and label filters.
 
-Labels are how integrations name and group devices (`name` is the display name everywhere), so the rules are
-strict and checked before anything is written: a key is 1–128 characters of `[A-Za-z0-9_.-]`, a value is a
-string of at most 1024 characters (`""` is a valid value: emulated devices carry `virtual-sensor: ""`), and
-a device holds at most 100 labels.
+Labels are how integrations name and group devices (`name` is the display name everywhere), so the
+rules are strict and checked before anything is written: a key is 1-128 characters of
+`[A-Za-z0-9_.-]`, a value is a string of at most 1024 characters (`""` is a valid value: emulated
+devices carry `virtual-sensor: ""`), and a device holds at most 100 labels.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
 
 class TooManyLabels(BadRequest):
-    """A device would hold more than `MAX_LABELS` labels (per device in a batch, a 400 elsewhere)."""
+    """A device would hold more than `MAX_LABELS` labels (per device in a batch, else a 400)."""
 
     def __init__(self) -> None:
         super().__init__("Max labels reached for device.")
@@ -83,7 +83,8 @@ class LabelChange:
 def apply_changes(current: dict[str, str], add: dict[str, str], remove: list[str]) -> LabelChange:
     """Remove, then add or overwrite; raises `TooManyLabels` if the result exceeds the limit.
 
-    Removing an absent key or setting a label to the value it has is not a change, so it emits nothing.
+    Removing an absent key or setting a label to the value it has is not a change, so it emits
+    nothing.
     """
     labels = dict(current)
     removed = []
@@ -112,7 +113,7 @@ def replace_labels(current: dict[str, str], new: dict[str, str]) -> LabelChange:
 
 @dataclass(frozen=True)
 class LabelFilter:
-    """`key=value` matches that value; `key` (or `key=`, as disruptive 1.7.3 sends it) matches any value."""
+    """`key=value` matches that value; `key` (or `key=`, as disruptive sends it) matches any."""
 
     key: str
     value: str | None

@@ -1,9 +1,9 @@
 """Storage of devices, labels, published events and event history (SQLite).
 
-Two kinds of functions live here. `DeviceStore` methods are whole operations (one read, or one write job).
-The module-level functions taking a `conn` are steps meant to run *inside* someone else's write job, so the
-publish path can put the event row, the `reported` update and the connectors' queue rows into one
-transaction (`publishing.py` composes them).
+Two kinds of functions live here. `DeviceStore` methods are whole operations (one read, or one write
+job). The module-level functions taking a `conn` are steps meant to run *inside* someone else's
+write job, so the publish path can put the event row, the `reported` update and the connectors'
+queue rows into one transaction (`publishing.py` composes them).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class DeviceStore:
     db: Database
     clock: Clock
 
-    # ---- devices ---------------------------------------------------------------------------------------
+    # ---- devices ---------------------------------------------------------------------------------
 
     async def create_device(
         self,
@@ -82,7 +82,8 @@ class DeviceStore:
         """The publish path's single indexed read: no JSON decoding, no coroutine."""
         row = self.db.read(
             lambda c: c.execute(
-                "SELECT type, product_number, emulated FROM devices WHERE id = ? AND project_id = ?",
+                "SELECT type, product_number, emulated FROM devices"
+                " WHERE id = ? AND project_id = ?",
                 (device_id, project_id),
             ).fetchone()
         )
@@ -114,8 +115,11 @@ class DeviceStore:
         device_ids: list[str] | None = None,
         device_types: list[str] | None = None,
     ) -> list[Device]:
-        """Devices of these projects, ordered by id; the indexed filters are applied here, in SQL."""
-        sql = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE project_id IN (SELECT value FROM json_each(?))"
+        """Devices of these projects, ordered by id; the indexed filters are applied here in SQL."""
+        sql = (
+            f"SELECT {_DEVICE_COLUMNS} FROM devices"
+            " WHERE project_id IN (SELECT value FROM json_each(?))"
+        )
         args: list[Any] = [orjson.dumps(project_ids).decode()]
         if device_ids:
             sql += " AND id IN (SELECT value FROM json_each(?))"
@@ -139,8 +143,10 @@ class DeviceStore:
 
         return await self.db.write(delete)
 
-    async def move_devices(self, moves: list[tuple[str, str]], target_project_id: str) -> list[bool]:
-        """Move each (source project, device) to the target project in one transaction; True if moved."""
+    async def move_devices(
+        self, moves: list[tuple[str, str]], target_project_id: str
+    ) -> list[bool]:
+        """Move each (source project, device) to the target in one transaction; True if moved."""
 
         def move(conn: sqlite3.Connection) -> list[bool]:
             return [
@@ -154,7 +160,7 @@ class DeviceStore:
 
         return await self.db.write(move)
 
-    # ---- event history ---------------------------------------------------------------------------------
+    # ---- event history ---------------------------------------------------------------------------
 
     async def list_events(
         self,
@@ -181,7 +187,7 @@ class DeviceStore:
         return [(r[0], r[1], bytes(r[2])) for r in rows]
 
 
-# ---- steps inside a caller's write job ----------------------------------------------------------------
+# ---- steps inside a caller's write job -----------------------------------------------------------
 
 
 def insert_event(
@@ -195,7 +201,8 @@ def insert_event(
     body: bytes,
 ) -> None:
     conn.execute(
-        "INSERT INTO events(id, project_id, device_id, event_type, ts, body) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events(id, project_id, device_id, event_type, ts, body)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
         (event_id, project_id, device_id, event_type, ts, body),
     )
 
@@ -203,14 +210,14 @@ def insert_event(
 def set_reported(
     conn: sqlite3.Connection, project_id: str, device_id: str, event_type: str, data: str
 ) -> str | None:
-    """Make `data` the device's latest `event_type` data; returns its labels JSON, None if it is gone.
+    """Make `data` the device's latest `event_type` data; returns its labels JSON (None: gone).
 
     The merge happens in SQL inside the writer's transaction, so concurrent publishes to one device
     serialise on the row and none overwrites another's event type.
     """
     row = conn.execute(
-        "UPDATE devices SET reported = json_set(reported, ?, json(?)) WHERE id = ? AND project_id = ?"
-        " RETURNING labels",
+        "UPDATE devices SET reported = json_set(reported, ?, json(?))"
+        " WHERE id = ? AND project_id = ? RETURNING labels",
         (f"$.{event_type}", data, device_id, project_id),
     ).fetchone()
     return None if row is None else str(row[0])
@@ -218,7 +225,8 @@ def set_reported(
 
 def labels_for_update(conn: sqlite3.Connection, project_id: str, device_id: str) -> Device | None:
     row = conn.execute(
-        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?", (device_id, project_id)
+        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
+        (device_id, project_id),
     ).fetchone()
     return _device(row) if row else None
 
@@ -233,7 +241,8 @@ def prune_events(conn: sqlite3.Connection, before: float, limit: int) -> int:
     """Delete up to `limit` of the oldest events older than `before`; returns how many went."""
     return int(
         conn.execute(
-            "DELETE FROM events WHERE seq IN (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT ?)",
+            "DELETE FROM events WHERE seq IN"
+            " (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT ?)",
             (before, limit),
         ).rowcount
     )

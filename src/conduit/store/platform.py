@@ -1,11 +1,11 @@
 """Storage of organizations, projects, service accounts, keys and memberships (SQLite).
 
 Every multi-row change is one `db.write` job, so it commits or rolls back whole; rules that need the
-database to decide (the last organization admin, the key cap) are checked inside that same job, so no
-concurrent request can slip between the check and the change.
+database to decide (the last organization admin, the key cap) are checked inside that same job, so
+no concurrent request can slip between the check and the change.
 
-Memberships have no foreign key (a scope is a project or an organization), so deleting a project or a
-service account removes the matching membership rows explicitly, in the same transaction.
+Memberships have no foreign key (a scope is a project or an organization), so deleting a project or
+a service account removes the matching membership rows explicitly, in the same transaction.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ from conduit.domain.ids import new_id
 from conduit.store.database import Database
 
 _PROJECT_SELECT = """
-SELECT p.id, p.organization_id, o.display_name AS org_name, p.display_name, p.inventory, p.create_time,
+SELECT p.id, p.organization_id, o.display_name AS org_name, p.display_name, p.inventory,
+       p.create_time,
        (SELECT count(*) FROM devices d WHERE d.project_id = p.id AND d.type != 'ccon') AS sensors,
        (SELECT count(*) FROM devices d WHERE d.project_id = p.id AND d.type = 'ccon') AS ccons
 FROM projects p JOIN organizations o ON o.id = p.organization_id
@@ -52,7 +53,8 @@ _VISIBLE_PROJECTS = """
 # Service account members show the account's current name and email, not a copy taken when added.
 _MEMBERSHIP_SELECT = """
 SELECT m.scope_kind, m.scope_id, m.member_id, m.account_type, m.roles, m.status, m.create_time,
-       COALESCE(sa.email, m.email) AS email, COALESCE(sa.display_name, m.display_name) AS display_name
+       COALESCE(sa.email, m.email) AS email,
+       COALESCE(sa.display_name, m.display_name) AS display_name
 FROM memberships m LEFT JOIN service_accounts sa
   ON m.account_type = 'SERVICE_ACCOUNT' AND sa.id = m.member_id
 """
@@ -65,6 +67,20 @@ LEFT JOIN memberships m ON m.member_id = ?
     OR (m.scope_kind = 'organization' AND m.scope_id = p.organization_id))
 WHERE p.id = ?
 """
+
+
+_INSERT_ACCOUNT = (
+    "INSERT INTO service_accounts(id, project_id, email, display_name, enable_basic_auth,"
+    " create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_KEY = (
+    "INSERT INTO service_account_keys(id, service_account_id, secret_encrypted, create_time)"
+    " VALUES (?, ?, ?, ?)"
+)
+_INSERT_MEMBERSHIP = (
+    "INSERT INTO memberships(scope_kind, scope_id, member_id, account_type, email,"
+    " display_name, roles, status, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _project(row: sqlite3.Row) -> Project:
@@ -116,8 +132,7 @@ def _membership(row: sqlite3.Row) -> Membership:
 
 def _insert_membership(conn: sqlite3.Connection, m: Membership, now: float) -> None:
     conn.execute(
-        "INSERT INTO memberships(scope_kind, scope_id, member_id, account_type, email, display_name,"
-        " roles, status, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        _INSERT_MEMBERSHIP,
         (
             m.scope_kind,
             m.scope_id,
@@ -137,13 +152,14 @@ def _ensure_admins_remain(
 ) -> None:
     """Refuse a change that would leave an organization without an accepted service-account admin.
 
-    Only service accounts can sign in to Conduit, so an organization whose last one left could never be
-    managed again (pending users cannot accept).
+    Only service accounts can sign in to Conduit, so an organization whose last one left could never
+    be managed again (pending users cannot accept).
     """
     marks = ",".join("?" * len(leaving))
     remaining = conn.execute(
         "SELECT count(*) FROM memberships WHERE scope_kind = 'organization' AND scope_id = ?"
-        f" AND account_type = 'SERVICE_ACCOUNT' AND status = 'ACCEPTED' AND member_id NOT IN ({marks})",
+        " AND account_type = 'SERVICE_ACCOUNT' AND status = 'ACCEPTED'"
+        f" AND member_id NOT IN ({marks})",
         (organization_id, *leaving),
     ).fetchone()[0]
     if remaining == 0:
@@ -156,7 +172,7 @@ class PlatformStore:
     db: Database
     clock: Clock
 
-    # ---- first start -----------------------------------------------------------------------------------
+    # ---- first start -----------------------------------------------------------------------------
 
     async def bootstrap_platform(
         self,
@@ -166,8 +182,9 @@ class PlatformStore:
         key: Key,
         secret_encrypted: bytes,
     ) -> None:
-        """Create the first organization, project, admin account (organization admin) and key at once,
-        so a crash during first start leaves either all of them or nothing."""
+        """Create the first organization, project, admin account (organization admin) and key at
+        once, so a crash during first start leaves either all of them or nothing.
+        """
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
@@ -186,8 +203,7 @@ class PlatformStore:
                 ),
             )
             conn.execute(
-                "INSERT INTO service_accounts(id, project_id, email, display_name, enable_basic_auth,"
-                " create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _INSERT_ACCOUNT,
                 (
                     account.id,
                     project.id,
@@ -199,8 +215,7 @@ class PlatformStore:
                 ),
             )
             conn.execute(
-                "INSERT INTO service_account_keys(id, service_account_id, secret_encrypted, create_time)"
-                " VALUES (?, ?, ?, ?)",
+                _INSERT_KEY,
                 (key.id, account.id, secret_encrypted, key.create_time),
             )
             admin = Membership(
@@ -216,7 +231,7 @@ class PlatformStore:
 
         await self.db.write(insert)
 
-    # ---- organizations ---------------------------------------------------------------------------------
+    # ---- organizations ---------------------------------------------------------------------------
 
     async def create_organization(self, display_name: str) -> Organization:
         now = self.clock.now()
@@ -244,7 +259,9 @@ class PlatformStore:
         return [_organization(r) for r in rows]
 
     def organization_visible_to(self, member_id: str, org_id: str) -> bool:
-        """A member sees an organization it has a role in, or one holding a project it has a role in."""
+        """A member sees an organization it has a role in, or one holding a project it has a role
+        in.
+        """
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT 1 FROM memberships m WHERE m.member_id = ? AND ("
@@ -260,7 +277,8 @@ class PlatformStore:
         rows = self.db.read(
             lambda c: c.execute(
                 "SELECT * FROM organizations o WHERE o.id IN ("
-                " SELECT scope_id FROM memberships WHERE member_id = ? AND scope_kind = 'organization'"
+                " SELECT scope_id FROM memberships"
+                "   WHERE member_id = ? AND scope_kind = 'organization'"
                 " UNION SELECT p.organization_id FROM projects p JOIN memberships m"
                 "   ON m.scope_kind = 'project' AND m.scope_id = p.id WHERE m.member_id = ?)"
                 " ORDER BY o.id",
@@ -269,7 +287,7 @@ class PlatformStore:
         )
         return [_organization(r) for r in rows]
 
-    # ---- projects --------------------------------------------------------------------------------------
+    # ---- projects --------------------------------------------------------------------------------
 
     async def create_project(
         self, organization_id: str, display_name: str, inventory: bool = False
@@ -307,7 +325,9 @@ class PlatformStore:
     async def list_projects_visible_to(
         self, member_id: str, organization_id: str | None = None
     ) -> list[Project]:
-        """Every project the member has any role in (directly or through its organization), by id."""
+        """Every project the member has any role in (directly or through its organization), by
+        id.
+        """
         sql = _PROJECT_SELECT + _VISIBLE_PROJECTS
         args: tuple[str, ...] = (member_id, member_id)
         if organization_id:
@@ -328,11 +348,12 @@ class PlatformStore:
         return await self.get_project(project_id)
 
     async def delete_project(self, project_id: str) -> bool:
-        """Delete a project and everything in it (devices, connectors and their queues, service accounts
-        and keys go by ON DELETE CASCADE; memberships explicitly).
+        """Delete a project and everything in it (devices, connectors and their queues, service
+        accounts and keys go by ON DELETE CASCADE; memberships and event history explicitly).
 
-        Refused while a service account the project owns is an organization member: deleting the project
-        would silently delete an organization admin (the bootstrap admin lives in the first project).
+        Refused while a service account the project owns is an organization member: deleting the
+        project would silently delete an organization admin (the bootstrap admin lives in the first
+        project).
         """
 
         def delete(conn: sqlite3.Connection) -> bool:
@@ -344,8 +365,9 @@ class PlatformStore:
             admins = [
                 r[0]
                 for r in conn.execute(
-                    "SELECT sa.id FROM service_accounts sa JOIN memberships m ON m.member_id = sa.id"
-                    " AND m.scope_kind = 'organization' WHERE sa.project_id = ? ORDER BY sa.id",
+                    "SELECT sa.id FROM service_accounts sa JOIN memberships m"
+                    " ON m.member_id = sa.id AND m.scope_kind = 'organization'"
+                    " WHERE sa.project_id = ? ORDER BY sa.id",
                     (project_id,),
                 )
             ]
@@ -363,13 +385,20 @@ class PlatformStore:
                 "DELETE FROM memberships WHERE scope_kind = 'project' AND scope_id = ?",
                 (project_id,),
             )
+            # The event history has no foreign key; delete it by device (an indexed range per
+            # device) rather than leave a deleted tenant's data to the 31-day retention.
+            conn.execute(
+                "DELETE FROM events WHERE device_id IN"
+                " (SELECT id FROM devices WHERE project_id = ?)",
+                (project_id,),
+            )
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
             return True
 
         deleted: bool = await self.db.write(delete)
         return deleted
 
-    # ---- service accounts ------------------------------------------------------------------------------
+    # ---- service accounts ------------------------------------------------------------------------
 
     async def create_service_account(
         self, project_id: str, display_name: str, enable_basic_auth: bool = False
@@ -380,8 +409,7 @@ class PlatformStore:
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO service_accounts(id, project_id, email, display_name, enable_basic_auth,"
-                " create_time, update_time) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                _INSERT_ACCOUNT,
                 (account_id, project_id, email, display_name, int(enable_basic_auth), now, now),
             )
 
@@ -455,7 +483,8 @@ class PlatformStore:
             ):
                 return False
             for (org_id,) in conn.execute(
-                "SELECT scope_id FROM memberships WHERE member_id = ? AND scope_kind = 'organization'",
+                "SELECT scope_id FROM memberships"
+                " WHERE member_id = ? AND scope_kind = 'organization'",
                 (account_id,),
             ).fetchall():
                 _ensure_admins_remain(conn, org_id, [account_id])
@@ -466,7 +495,7 @@ class PlatformStore:
         deleted: bool = await self.db.write(delete)
         return deleted
 
-    # ---- keys ------------------------------------------------------------------------------------------
+    # ---- keys ------------------------------------------------------------------------------------
 
     async def create_key(self, service_account_id: str, secret_encrypted: bytes) -> Key:
         """Add a key; at most MAX_KEYS_PER_SERVICE_ACCOUNT per account (400 beyond)."""
@@ -483,8 +512,7 @@ class PlatformStore:
                     f"a service account can have at most {MAX_KEYS_PER_SERVICE_ACCOUNT} keys"
                 )
             conn.execute(
-                "INSERT INTO service_account_keys(id, service_account_id, secret_encrypted, create_time)"
-                " VALUES (?, ?, ?, ?)",
+                _INSERT_KEY,
                 (key.id, service_account_id, secret_encrypted, now),
             )
 
@@ -527,8 +555,9 @@ class PlatformStore:
         return bool(await self.db.write(delete))
 
     async def account_holding_key(self, account_id: str, key_id: str) -> ServiceAccount | None:
-        """The account, if it still exists and still holds the key: the one read authentication makes
-        per request, so deleting either refuses the very next request."""
+        """The account, if it still exists and still holds the key: the one read authentication
+        makes per request, so deleting either refuses the very next request.
+        """
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT sa.* FROM service_account_keys k JOIN service_accounts sa"
@@ -538,17 +567,18 @@ class PlatformStore:
         )
         return _account(row) if row else None
 
-    # ---- memberships -----------------------------------------------------------------------------------
+    # ---- memberships -----------------------------------------------------------------------------
 
     async def put_membership(self, membership: Membership) -> Membership:
-        """Insert or replace a membership's roles (for operators and bootstrap; the API uses add/set)."""
+        """Insert or replace a membership's roles (for operators and bootstrap; the API uses
+        add/set).
+        """
 
         def upsert(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "INSERT INTO memberships(scope_kind, scope_id, member_id, account_type, email, display_name,"
-                " roles, status, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(scope_kind, scope_id, member_id) DO UPDATE SET roles = excluded.roles,"
-                " display_name = excluded.display_name, status = excluded.status",
+                _INSERT_MEMBERSHIP + " ON CONFLICT(scope_kind, scope_id, member_id) DO UPDATE SET"
+                " roles = excluded.roles, display_name = excluded.display_name,"
+                " status = excluded.status",
                 (
                     membership.scope_kind,
                     membership.scope_id,
@@ -609,7 +639,8 @@ class PlatformStore:
     ) -> Membership | None:
         def update(conn: sqlite3.Connection) -> int:
             return conn.execute(
-                "UPDATE memberships SET roles = ? WHERE scope_kind = ? AND scope_id = ? AND member_id = ?",
+                "UPDATE memberships SET roles = ?"
+                " WHERE scope_kind = ? AND scope_id = ? AND member_id = ?",
                 (orjson.dumps(roles).decode(), scope_kind, scope_id, member_id),
             ).rowcount
 
@@ -644,7 +675,9 @@ class PlatformStore:
         return removed
 
     def user_member_id(self, email: str) -> str | None:
-        """The member id already given to an invited user email, so one person has one id everywhere."""
+        """The member id already given to an invited user email, so one person has one id
+        everywhere.
+        """
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT member_id FROM memberships WHERE account_type = ? AND email = ? LIMIT 1",
@@ -654,8 +687,8 @@ class PlatformStore:
         return str(row["member_id"]) if row else None
 
     def roles_in_project(self, member_id: str, project_id: str) -> tuple[list[str], str | None]:
-        """The member's roles that apply in a project (its own plus its organization's), and the org id
-        (None when the project does not exist).
+        """The member's roles that apply in a project (its own plus its organization's), and the org
+        id (None when the project does not exist).
 
         Synchronous on purpose: it runs on every authorized request, as one indexed query.
         """

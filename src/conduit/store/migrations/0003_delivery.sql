@@ -21,18 +21,23 @@ CREATE TABLE dataconnectors (
 CREATE INDEX dataconnectors_by_project ON dataconnectors(project_id);
 
 -- One row per (connector, event) still to be delivered. body holds the exact bytes every attempt sends.
+-- A row may be claimed once both next_attempt and lease_until have passed; a claim (or the birth claim a
+-- row gets at enqueue, for the local dispatcher) moves lease_until past the attempt's timeout, so a
+-- dispatcher that dies mid-flight leaves rows that simply become due again.
 CREATE TABLE deliveries (
-    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,  -- commit order on SQLite: the dispatcher reads new rows by id
     connector_id  TEXT NOT NULL REFERENCES dataconnectors(id) ON DELETE CASCADE,
     event_id      TEXT NOT NULL,
     event_time    REAL NOT NULL,                   -- when the event was received; 12-hour expiry counts from here
     body          BLOB NOT NULL,
-    attempts      INTEGER NOT NULL DEFAULT 0,
+    attempts      INTEGER NOT NULL DEFAULT 0,      -- attempts made so far
     next_attempt  REAL NOT NULL,
     lease_until   REAL NOT NULL DEFAULT 0
 );
-CREATE INDEX deliveries_due ON deliveries(next_attempt);
-CREATE INDEX deliveries_by_connector ON deliveries(connector_id, next_attempt);
+-- "What is due for this connector, earliest first": the claim query's index, and the cascade's.
+CREATE INDEX deliveries_due ON deliveries(connector_id, max(next_attempt, lease_until));
+-- The 12-hour expiry sweep.
+CREATE INDEX deliveries_by_age ON deliveries(event_time);
 
 CREATE TABLE delivery_attempts (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,6 +51,7 @@ CREATE TABLE delivery_attempts (
     latency      REAL NOT NULL                     -- seconds
 );
 CREATE INDEX attempts_by_connector ON delivery_attempts(connector_id, at);
+CREATE INDEX attempts_by_time ON delivery_attempts(at);      -- the 24-hour pruning
 
 -- Counters that outlive the rows they count (expired and dropped deliveries).
 CREATE TABLE delivery_counters (

@@ -1,0 +1,123 @@
+"""What the dispatcher keeps in memory per connector: how to send to it, how healthy it is, and its
+share of in-flight slots.
+
+The sending config (URL, headers, decrypted secret) is a cache of the connector's row, checked against
+the row every time deliveries are read (`fingerprint`), so an update applies to the next attempt and a
+secret is decrypted once per change, not once per push. Health mirrors the row's delivery-health
+columns, which the dispatcher writes back with each batch of outcomes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from conduit.auth.secrets import SecretBox
+from conduit.delivery import policy
+from conduit.delivery.http import Target, parse_target
+from conduit.delivery.queue import ConnectorRow
+from conduit.delivery.request import base_headers
+from conduit.domain.dataconnectors import ACTIVE
+
+Fingerprint = tuple[str, float, str, str, bytes | None]
+
+
+def fingerprint(row: ConnectorRow) -> Fingerprint:
+    return (row.status, row.update_time, row.url, row.headers, row.signature_secret)
+
+
+@dataclass
+class ConnectorState:
+    id: str
+    fingerprint: Fingerprint
+    active: bool
+    target: (
+        Target | None
+    )  # None: the stored URL cannot be sent to (every attempt fails `invalid_url`)
+    headers: dict[str, str]  # the per-connector part of every attempt's headers
+    secret: bytes | None  # UTF-8 signature secret; None = unsigned
+    consecutive_failures: int = 0
+    failing_since: float | None = None
+    last_success: float | None = None
+    probe_at: float = 0.0  # while failing: not before this
+    in_flight: int = 0
+    in_flight_retries: int = 0
+    claiming: bool = False
+    # The earliest time the store may hold claimable rows of this connector that the dispatcher has not
+    # taken; None = none known (its birth-claimed rows arrive by id).
+    backlog_at: float | None = None
+
+    @classmethod
+    def from_row(cls, row: ConnectorRow, secrets: SecretBox) -> ConnectorState:
+        state = cls(
+            id=row.id,
+            fingerprint=fingerprint(row),
+            active=False,
+            target=None,
+            headers={},
+            secret=None,
+        )
+        state.apply_config(row, secrets)
+        state.adopt_health(row)
+        return state
+
+    def apply_config(self, row: ConnectorRow, secrets: SecretBox) -> None:
+        """Take the row's sending config (called when its fingerprint changed)."""
+        self.fingerprint = fingerprint(row)
+        self.active = row.status == ACTIVE
+        self.target = parse_target(row.url)
+        try:
+            custom = orjson.loads(row.headers)
+        except orjson.JSONDecodeError:
+            custom = {}
+        self.headers = base_headers(custom if isinstance(custom, dict) else {})
+        self.secret = None
+        if row.signature_secret:
+            try:
+                plain = secrets.decrypt(row.signature_secret)
+            except ValueError:
+                plain = ""  # a secret this server key cannot read: send unsigned rather than never
+            self.secret = plain.encode() or None
+
+    def adopt_health(self, row: ConnectorRow) -> None:
+        self.consecutive_failures = row.consecutive_failures
+        self.failing_since = row.failing_since
+        self.last_success = row.last_success
+        self.probe_at = 0.0
+
+    # ---- health ---------------------------------------------------------------------------------
+
+    @property
+    def failing(self) -> bool:
+        return self.consecutive_failures > 0
+
+    def on_success(self, now: float) -> None:
+        self.consecutive_failures = 0
+        self.failing_since = None
+        self.last_success = now
+        self.probe_at = 0.0
+
+    def on_failure(self, now: float, random: policy.Random) -> None:
+        self.consecutive_failures += 1
+        if self.failing_since is None:
+            self.failing_since = now
+        self.probe_at = policy.next_probe_at(now, self.consecutive_failures, random)
+
+    def health(self) -> tuple[float | None, float | None, int]:
+        return (self.failing_since, self.last_success, self.consecutive_failures)
+
+    # ---- slots ----------------------------------------------------------------------------------
+
+    def limit(self, cap: int) -> int:
+        return policy.connector_limit(self.consecutive_failures, cap)
+
+    def free_slots(self, cap: int) -> int:
+        return max(0, self.limit(cap) - self.in_flight)
+
+    def free_retry_slots(self, cap: int) -> int:
+        return max(0, min(self.limit(cap), policy.retry_limit(cap)) - self.in_flight_retries)
+
+    def note_backlog(self, at: float) -> None:
+        if self.backlog_at is None or at < self.backlog_at:
+            self.backlog_at = at

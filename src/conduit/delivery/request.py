@@ -1,0 +1,83 @@
+"""What a push looks like on the wire: the body bytes (fixed at enqueue) and the headers (per attempt).
+
+The body is DT Cloud's (SPEC §1): compact JSON with exactly `event`, `labels`, `metadata`, in that order.
+`labels` holds only the label keys the connector forwards that the device has, with the values the
+device had when the event was received — the body is built once, at enqueue, so every retry of an event
+sends identical bytes and the checksum in its (fresh) signature covers exactly those bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import orjson
+
+from conduit import __version__
+from conduit.delivery.signing import SIGNATURE_HEADER, sign_push
+
+USER_AGENT = f"Conduit/{__version__}"
+CONTENT_TYPE = "application/json"
+
+# Headers the server owns; a connector's custom headers can never replace them (the API refuses them at
+# create/update time, and the dispatcher drops them again here in case a row predates that rule).
+RESERVED_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Host",
+        "Content-Length",
+        "Content-Type",
+        "Transfer-Encoding",
+        "Connection",
+        "User-Agent",
+        SIGNATURE_HEADER,
+    )
+)
+
+
+def forwarded_labels(
+    connector_labels: Iterable[str], device_labels: Mapping[str, str]
+) -> dict[str, str]:
+    """The device labels a connector forwards: the keys it lists that the device has, in its order."""
+    return {key: device_labels[key] for key in connector_labels if key in device_labels}
+
+
+def push_body(event_json: bytes, labels: Mapping[str, str], metadata_json: bytes) -> bytes:
+    """Assemble the body from pre-serialised parts (the event and metadata are shared by every
+    connector an event fans out to, so they are serialised once per event, not once per connector)."""
+    return (
+        b'{"event":'
+        + event_json
+        + b',"labels":'
+        + orjson.dumps(labels)
+        + b',"metadata":'
+        + metadata_json
+        + b"}"
+    )
+
+
+def build_body(
+    envelope: Mapping[str, Any], labels: Mapping[str, str], metadata: Mapping[str, str]
+) -> bytes:
+    """The body of one push: `{"event":…,"labels":…,"metadata":…}`, compact."""
+    return push_body(orjson.dumps(envelope), labels, orjson.dumps(metadata))
+
+
+def base_headers(custom: Mapping[str, str]) -> dict[str, str]:
+    """The headers every attempt of a connector sends, before its signature."""
+    headers = {"Content-Type": CONTENT_TYPE, "User-Agent": USER_AGENT}
+    for name, value in custom.items():
+        if name.lower() not in RESERVED_HEADERS:
+            headers[name] = value
+    return headers
+
+
+def attempt_headers(
+    base: Mapping[str, str], body: bytes, secret: bytes | None, *, iat: int, jti: str
+) -> dict[str, str]:
+    """The headers of one attempt: `base`, plus a fresh `X-Dt-Signature` when the connector has a
+    secret (an empty or missing secret means unsigned, as in DT Cloud)."""
+    headers = dict(base)
+    if secret:
+        headers[SIGNATURE_HEADER] = sign_push(body, secret, iat=iat, jti=jti)
+    return headers

@@ -1,0 +1,18 @@
+"""Wire-level assertions shared by the API tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+def assert_error(res: requests.Response, status: int) -> dict[str, Any]:
+    """The response is a DT-style error body with this status: `{"error", "code", "help"}`."""
+    assert res.status_code == status, f"expected {status}, got {res.status_code}: {res.text}"
+    assert res.headers["content-type"].startswith("application/json"), res.headers
+    body: dict[str, Any] = res.json()
+    assert set(body) == {"error", "code", "help"}, body
+    assert body["code"] == status and isinstance(body["error"], str) and body["error"]
+    assert "Traceback" not in res.text
+    return body
