@@ -61,6 +61,7 @@ def make_account(
     key = dt.ServiceAccount.create_key(account.service_account_id, project_id)
     if role is not None:
         dt.Project.add_member(project_id, account.email, [role])
+    assert key.secret is not None, "create_key returns the secret"
     return ActingAccount(
         server=server,
         project_id=project_id,

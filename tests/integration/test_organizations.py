@@ -210,3 +210,27 @@ def test_an_organization_always_keeps_an_admin(own_dt: Any, own_server: ServerPr
 def test_organization_members_paths_need_credentials(own_server: ServerProcess) -> None:
     res = requests.get(f"{own_server.api}/organizations")
     assert_error(res, 401)
+
+
+def test_update_of_an_organization_member_checks_roles(
+    own_dt: Any, own_server: ServerProcess
+) -> None:
+    org, _ = _org_and_home(own_dt)
+    api = own_server.session()
+    member = own_dt.Organization.add_member(
+        org, "carol@example.com", [own_dt.Role.ORGANIZATION_ADMIN]
+    )
+    url = f"{own_server.api}/organizations/{org}/members/{member.member_id}"
+    for body in ({"roles": ["roles/project.admin"]}, {"roles": []}, {"colour": "red"}):
+        assert_error(api.patch(url, json=body), 400)
+    same = api.patch(url, json={"roles": ["roles/organization.admin"]})
+    assert same.status_code == 200 and same.json() == member.raw
+    own_dt.Organization.remove_member(member.member_id, org)
+
+
+def test_bad_page_tokens_are_400(
+    dt: Any, api: requests.Session, server: ServerProcess, organization_id: str
+) -> None:
+    for path in ("organizations", f"organizations/{organization_id}/members", "roles"):
+        assert_error(api.get(f"{server.api}/{path}", params={"pageToken": "not-a-token"}), 400)
+        assert_error(api.get(f"{server.api}/{path}", params={"page_size": "many"}), 400)

@@ -4,6 +4,8 @@ in it), permissions; and every kind of bad input answered 400/404 with nothing c
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import uuid
 from typing import Any
 
@@ -218,6 +220,11 @@ def test_delete_a_project_with_devices_in_it(
     project = dt.Project.create_project(organization_id, unique("doomed"))
     pid = project.project_id
     device = dt.Emulator.create_device(pid, "temperature", display_name="in the way")
+    dt.Emulator.publish_event(device.device_id, pid, dt.events.Temperature(21.5))
+    assert len(dt.EventHistory.list_events(device.device_id, pid)) == 1
+    connector = dt.DataConnector.create_data_connector(
+        pid, dt.DataConnector.HttpPushConfig(url="https://127.0.0.1:9/never")
+    )
     member = make_account(server, pid, role=dt.Role.PROJECT_USER)
     assert member.session().get(f"{server.api}/projects/{pid}").status_code == 200
     assert dt.Project.get_project(pid).sensor_count == 1
@@ -231,6 +238,19 @@ def test_delete_a_project_with_devices_in_it(
     assert pid not in [p.project_id for p in dt.Project.list_projects()]
     # The project's own service accounts went with it: their credentials are refused.
     assert_error(member.session().get(f"{server.api}/projects"), 401)
+    # And so did its event history (read from the server's database file, read-only).
+    with contextlib.closing(
+        sqlite3.connect(f"file:{server.data_dir / 'conduit.db'}?mode=ro", uri=True)
+    ) as db:
+        assert db.execute(
+            "SELECT count(*) FROM events WHERE device_id = ?", (device.device_id,)
+        ).fetchone() == (0,)
+        assert db.execute(
+            "SELECT count(*) FROM memberships WHERE scope_id = ?", (pid,)
+        ).fetchone() == (0,)
+        assert db.execute(
+            "SELECT count(*) FROM dataconnectors WHERE id = ?", (connector.data_connector_id,)
+        ).fetchone() == (0,)
 
 
 def test_delete_needs_project_delete(dt: Any, server: ServerProcess, project_id: str) -> None:

@@ -237,3 +237,4 @@ def test_malformed_json_and_bodies_on_keys(
     assert_error(api.post(f"{server.api}/{sa}/keys", json={"secret": "mine"}), 400)
     assert api.get(f"{server.api}/{sa}/keys").json() == {"keys": [], "nextPageToken": ""}
     assert_error(api.get(base, params={"pageToken": "bm9wZQ"}), 400)
+    assert_error(api.get(f"{server.api}/{sa}/keys", params={"pageToken": "bm9wZQ"}), 400)

@@ -24,6 +24,7 @@ from conduit.api.http import ok, page_response, page_size, paginate, query_param
 from conduit.auth.principal import authenticate
 from conduit.context import Context, context_of
 from conduit.delivery.addresses import check_url
+from conduit.delivery.attempt_log import Attempt
 from conduit.domain.dataconnector_rules import (
     apply_update,
     parse_create,
@@ -33,7 +34,6 @@ from conduit.domain.dataconnector_rules import (
 from conduit.domain.dataconnectors import DataConnector
 from conduit.domain.errors import BadRequest, NotFound
 from conduit.domain.times import rfc3339
-from conduit.store.dataconnectors import DeliveryAttempt
 
 UPDATE_MASK_PARAMS = ("update_mask", "updateMask")
 
@@ -72,7 +72,7 @@ def duration_json(seconds: float) -> str:
     return f"{whole}.{fraction:06d}s"
 
 
-def attempt_json(attempt: DeliveryAttempt) -> dict[str, Any]:
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
     return {
         "eventId": attempt.event_id,
         "attempt": attempt.attempt,
@@ -112,7 +112,7 @@ def _notify_dispatcher(ctx: Context) -> None:
         notify()
 
 
-def _encode_cursor(attempt: DeliveryAttempt) -> str:
+def _encode_cursor(attempt: Attempt) -> str:
     raw = f"k:{attempt.at!r}:{attempt.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -229,13 +229,15 @@ async def dataconnector_metrics(request: Request) -> Response:
     project_id = request.path_params["project"]
     principal.require_project(project_id, "dataconnector.read")
     connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
-    metrics = await ctx.store.dataconnector_metrics(connector.id, ctx.clock.now())
+    successes, errors, latency99p = await ctx.store.dataconnector_metrics(
+        connector.id, ctx.clock.now()
+    )
     return ok(
         {
             "metrics": {
-                "successCount": metrics.success_count,
-                "errorCount": metrics.error_count,
-                "latency99p": duration_json(metrics.latency99p),
+                "successCount": successes,
+                "errorCount": errors,
+                "latency99p": duration_json(latency99p),
             }
         }
     )

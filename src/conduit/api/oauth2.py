@@ -30,8 +30,9 @@ _UNKNOWN = "invalid assertion: unknown key or bad signature"
 
 
 async def token(request: Request) -> Response:
-    """OAuth2 JWT-bearer grant: form fields `assertion` and `grant_type`; 400 on any bad
-    assertion.
+    """OAuth2 JWT-bearer grant: a signed assertion in, a one-hour access token out.
+
+    Form fields `assertion` and `grant_type`; 400 on any bad grant.
     """
     ctx = context_of(request)
     raw = await read_body(request)

@@ -48,8 +48,9 @@ async def get_organization(request: Request) -> Response:
 
 
 async def organization_permissions(request: Request) -> Response:
-    """The caller's effective permissions in an organization (empty for a member of its projects
-    only).
+    """The caller's effective permissions in an organization.
+
+    Empty for a caller who is a member of some of its projects only.
     """
     principal = await authenticate(request)
     ctx = context_of(request)

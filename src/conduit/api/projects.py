@@ -69,8 +69,9 @@ async def list_projects(request: Request) -> Response:
 
 
 async def create_project(request: Request) -> Response:
-    """Create a project in an organization (`displayName`, `organization`); needs `project.create`
-    there.
+    """Create a project in an organization (`displayName`, `organization`).
+
+    Needs `project.create` in that organization (organization admins).
     """
     principal = await authenticate(request)
     ctx = context_of(request)
@@ -97,8 +98,9 @@ async def get_project(request: Request) -> Response:
 
 
 async def update_project(request: Request) -> Response:
-    """Rename a project (`displayName`); `{}` changes nothing. A project cannot change
-    organization.
+    """Rename a project (`displayName`); `{}` changes nothing.
+
+    A project cannot move to another organization (400).
     """
     principal = await authenticate(request)
     ctx = context_of(request)
@@ -123,8 +125,10 @@ async def update_project(request: Request) -> Response:
 
 
 async def delete_project(request: Request) -> Response:
-    """Delete a project with everything in it (devices, Data Connectors and their queues, service
-    accounts).
+    """Delete a project with everything in it.
+
+    Devices, their event history, Data Connectors and their queues, and the project's service
+    accounts and keys go with it.
 
     Unlike DT Cloud, which refuses to delete a project that still holds devices or Data Connectors,
     Conduit deletes them with it. It refuses (400) while the project owns a service account that is

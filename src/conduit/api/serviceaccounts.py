@@ -127,8 +127,9 @@ async def update_service_account(request: Request) -> Response:
 
 
 async def delete_service_account(request: Request) -> Response:
-    """Delete a service account, its keys and all its memberships; its credentials stop working at
-    once.
+    """Delete a service account, its keys and all its memberships.
+
+    Its credentials (tokens and Basic auth) stop working with the next request.
 
     Refused (400) for the last admin service account of an organization.
     """
@@ -147,8 +148,9 @@ async def list_keys(request: Request) -> Response:
 
 
 async def create_key(request: Request) -> Response:
-    """Create a key; the response is the only time its secret is shown: `{"key": {...}, "secret":
-    "..."}`.
+    """Create a key; this response is the only time its secret is shown.
+
+    The response is `{"key": {...}, "secret": "..."}`.
     """
     account = await _authorized_account(request, "serviceaccount.key.create")
     body = await read_json(request, allow_empty=True)

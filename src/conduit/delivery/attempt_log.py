@@ -18,8 +18,8 @@ RETENTION = 24 * 3600.0  # attempts older than this are pruned
 AttemptRow = tuple[str, str, int, float, int, int | None, str | None, float]
 
 _INSERT = (
-    "INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success, status_code, error,"
-    " latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success, status_code,"
+    " error, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 

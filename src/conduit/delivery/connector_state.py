@@ -1,10 +1,10 @@
 """What the dispatcher keeps in memory per connector: how to send to it, how healthy it is, and its
 share of in-flight slots.
 
-The sending config (URL, headers, decrypted secret) is a cache of the connector's row, checked against
-the row every time deliveries are read (`fingerprint`), so an update applies to the next attempt and a
-secret is decrypted once per change, not once per push. Health mirrors the row's delivery-health
-columns, which the dispatcher writes back with each batch of outcomes.
+The sending config (URL, headers, decrypted secret) is a cache of the connector's row, checked
+against the row every time deliveries are read (`fingerprint`), so an update applies to the next
+attempt and a secret is decrypted once per change, not once per push. Health mirrors the row's
+delivery-health columns, which the dispatcher writes back with each batch of outcomes.
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ class ConnectorState:
     in_flight: int = 0
     in_flight_retries: int = 0
     claiming: bool = False
-    # The earliest time the store may hold claimable rows of this connector that the dispatcher has not
-    # taken; None = none known (its birth-claimed rows arrive by id).
+    # The earliest time the store may hold claimable rows of this connector that the dispatcher has
+    # not taken; None = none known (its birth-claimed rows arrive by id).
     backlog_at: float | None = None
 
     @classmethod

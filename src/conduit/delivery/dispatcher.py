@@ -1,26 +1,28 @@
-"""Sends every queued delivery as its own signed HTTPS POST, in parallel, the moment it is committed.
+"""Sends every queued delivery as its own signed HTTPS POST, in parallel, the moment it is
+committed.
 
 How work reaches the wire:
 
 - *Fresh rows* are born claimed for this dispatcher (`enqueue.py`). A publish commits, calls
-  `notify()`, and the loop reads the rows committed since its last read, by id, and starts one task per
-  row at once: no claim write, no polling delay, no batching, no waiting for one delivery to start the
-  next.
+  `notify()`, and the loop reads the rows committed since its last read, by id, and starts one task
+  per row at once: no claim write, no polling delay, no batching, no waiting for one delivery to
+  start the next.
 - *Backlog rows* (retries, rows a busy or failing connector could not take, rows of a crashed
-  predecessor) are claimed per connector from the store in bounded pages (`queue.claim_due`) when that
-  connector has free slots; the loop knows when to look because it wrote their `next_attempt` itself
-  (and re-checks every connector every few seconds as a safety net).
+  predecessor) are claimed per connector from the store in bounded pages (`queue.claim_due`) when
+  that connector has free slots; the loop knows when to look because it wrote their `next_attempt`
+  itself (and re-checks every connector every few seconds as a safety net).
 
 Slots: at most `settings.max_in_flight` attempts in flight, and `max_in_flight_per_connector` per
 connector; retries may hold only part of either (`policy.retry_limit`), the rest is kept for first
-attempts. A failing connector gets one probe at a time, spaced by backoff (`policy`); its first success
-releases its backlog at full speed. One slow connector therefore only ever fills its own slots.
+attempts. A failing connector gets one probe at a time, spaced by backoff (`policy`); its first
+success releases its backlog at full speed. One slow connector therefore only ever fills its own
+slots.
 
-Outcomes are batched: acks (delete), reschedules, attempt-log rows and connector health go to the store
-in one job per commit (`queue.settle`); the group-committing writer does the rest. A row leaves the
-queue only on a 2xx or when it is 12 hours old. After a crash nothing is lost: un-acked rows are still
-in the store and this dispatcher, being the only one on its SQLite database, releases their claims at
-start.
+Outcomes are batched: acks (delete), reschedules, attempt-log rows and connector health go to the
+store in one job per commit (`queue.settle`); the group-committing writer does the rest. A row
+leaves the queue only on a 2xx or when it is 12 hours old. After a crash nothing is lost: un-acked
+rows are still in the store and this dispatcher, being the only one on its SQLite database, releases
+their claims at start.
 
 Time comes from `ctx.clock` (so tests jump hours with a `ManualClock`); request latency is measured
 with `time.perf_counter`.
@@ -33,6 +35,7 @@ import logging
 import random as random_module
 import threading
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from conduit.context import Context
@@ -128,6 +131,10 @@ class Dispatcher:
             await self._flush_once()
         await self.client.close()
 
+    @property
+    def running(self) -> bool:
+        return self._runner is not None and not self._runner.done()
+
     def notify(self) -> None:
         """New rows are committed: look now. Safe to call from any thread, any number of times."""
         if self._loop is None:
@@ -190,7 +197,8 @@ class Dispatcher:
             if free <= 0:
                 self._more_fresh = self._starved = True
                 return
-            rows = self.db.read(lambda c: queue.read_new(c, self._after_id, min(free, PAGE)))
+            page = min(free, PAGE)
+            rows = self.db.read(partial(queue.read_new, after_id=self._after_id, limit=page))
             self._more_fresh = False
             if not rows:
                 return
@@ -199,7 +207,7 @@ class Dispatcher:
                 self._refresh(connector_id)
             for row in rows:
                 self._take_fresh_row(row, now)
-            if len(rows) < min(free, PAGE):
+            if len(rows) < page:
                 return
 
     def _take_fresh_row(self, row: Delivery, now: float) -> None:
@@ -247,14 +255,21 @@ class Dispatcher:
             first_only = retry_free <= 0
             limit = free if first_only else min(free, retry_free)
             due = self.db.read(
-                lambda c, s=state, n=limit, f=first_only: queue.count_due(c, s.id, now, n, f)
+                partial(
+                    queue.count_due,
+                    connector_id=state.id,
+                    now=now,
+                    limit=limit,
+                    first_only=first_only,
+                )
             )
             if due == 0:
-                state.backlog_at = self.db.read(lambda c, s=state: queue.next_due(c, s.id))
+                state.backlog_at = self.db.read(partial(queue.next_due, connector_id=state.id))
                 if first_only and state.backlog_at is not None and state.backlog_at <= now:
                     self._starved = True  # only retries are due, and retries are at their cap
                 continue
-            # Reserve the slots while the claim is written, so fresh rows do not take them meanwhile.
+            # Reserve the slots while the claim is written, so fresh rows do not take them
+            # meanwhile.
             state.claiming = True
             state.in_flight += due
             self.in_flight += due
@@ -263,7 +278,7 @@ class Dispatcher:
     async def _claim(
         self, state: ConnectorState, reserved: int, first_only: bool, now: float
     ) -> None:
-        """Claim up to `reserved` due rows of one connector (slots already reserved) and start them."""
+        """Claim up to `reserved` due rows of a connector (their slots are reserved); start them."""
         limit = reserved
         try:
             until = now + self.lease

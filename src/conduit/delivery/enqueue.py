@@ -1,9 +1,10 @@
 """Enqueue an event to every matching ACTIVE connector, inside the publishing transaction.
 
-This runs once per published event, on the hot path, inside the publish transaction: so an event and its
-queue rows commit together or not at all, and a connector created, changed or disabled a moment ago
-applies to the very next event (nothing about connectors is cached; reading a project's connectors is
-one indexed query). The body is built here, once: every attempt sends exactly these bytes.
+This runs once per published event, on the hot path, inside the publish transaction: so an event and
+its queue rows commit together or not at all, and a connector created, changed or disabled a moment
+ago applies to the very next event (nothing about connectors is cached; reading a project's
+connectors is one indexed query). The body is built here, once: every attempt sends exactly these
+bytes.
 
 Rows are born claimed (`lease_until`, see `policy.BIRTH_CLAIM_SECONDS`): the local dispatcher, woken
 right after the commit, picks them up by id without a second write.
@@ -41,9 +42,9 @@ def enqueue_event(
 ) -> int:
     """Add one queue row per matching connector, with the exact body bytes every attempt will send.
 
-    A connector matches when it is ACTIVE and its `events` filter is empty or names the event's type.
-    Runs inside the publish transaction, so an event and its queue rows commit together or not at all.
-    Returns how many rows were added.
+    A connector matches when it is ACTIVE and its `events` filter is empty or names the event's
+    type. Runs inside the publish transaction, so an event and its queue rows commit together or not
+    at all. Returns how many rows were added.
     """
     connectors = conn.execute(_ACTIVE_CONNECTORS, (project_id,)).fetchall()
     if not connectors:

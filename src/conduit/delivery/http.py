@@ -7,12 +7,13 @@ connects to exactly the addresses its resolver returns, so `GuardedResolver` che
 address with the same rule (`addresses.address_allowed`) and refuses the whole lookup if any is not
 allowed: the check and the connect use the same address. IP-literal URLs skip resolvers, so they are
 checked before the request. Plain `http://` is allowed only to addresses inside an operator-allowed
-network, which is why there are two pools: the `http` pool's resolver does not accept public addresses.
+network, which is why there are two pools: the `http` pool's resolver does not accept public
+addresses.
 
 Every failure is classified into a short error name (`timeout`, `connection_refused`,
-`connection_reset`, `tls`, `dns`, `redirect`, `blocked_address`, `http_<status>`, ...) that the attempt
-log, `:metrics` and Prometheus share. Fail closed: anything unexpected is a failed attempt, never a
-success.
+`connection_reset`, `tls`, `dns`, `redirect`, `blocked_address`, `http_<status>`, ...) that the
+attempt log, `:metrics` and Prometheus share. Fail closed: anything unexpected is a failed attempt,
+never a success.
 """
 
 from __future__ import annotations
@@ -198,14 +199,14 @@ class PushClient:
                 await _drain(response)
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every failure is an outcome, classified
+        except Exception as exc:  # every failure is an outcome, classified
             return Outcome(False, None, classify(exc), time.perf_counter() - started)
         error = status_class(status)
         return Outcome(error is None, status, error, time.perf_counter() - started)
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:
-    """Read (and discard) the answer so the connection can be reused; a huge one closes it instead."""
+    """Read (and discard) the answer so the connection is reused; a huge one closes it instead."""
     read = 0
     while read <= RESPONSE_BODY_LIMIT:
         chunk = await response.content.readany()

@@ -1,8 +1,9 @@
 """The one code path that changes a connector's status.
 
-Disabling (by a user or by the system) empties the connector's queue in the same transaction, so nothing
-queued before is sent later and re-enabling never backfills (seeds: "Re-enabling the Data Connector will not
-backfill"). Enabling resets the delivery-health record, so a re-enabled connector starts healthy.
+Disabling (by a user or by the system) empties the connector's queue in the same transaction, so
+nothing queued before is sent later and re-enabling never backfills (seeds: "Re-enabling the Data
+Connector will not backfill"). Enabling resets the delivery-health record, so a re-enabled connector
+starts healthy.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from conduit.domain.dataconnectors import ACTIVE, STATUSES
 def set_connector_status(
     conn: sqlite3.Connection, connector_id: str, status: str, now: float
 ) -> int:
-    """Set `status` inside the caller's transaction; returns how many queued deliveries were dropped."""
+    """Set `status` inside the caller's transaction; returns how many queued deliveries were
+    dropped."""
     if status not in STATUSES:
         raise ValueError(f"unknown connector status {status}")
     if status == ACTIVE:

@@ -1,9 +1,10 @@
 """Prometheus instruments of the delivery engine, and the `/metrics` exposition.
 
-Counters and histograms live in the process (prometheus_client's default registry, which also carries
-the process collector: RSS, CPU, open files). Recording is on the hot path, so the labelled children
-are looked up once and cached. Queue depth is not tracked incrementally: it is counted from the store
-when scraped (an index scan, run off the event loop), so it is exact and costs nothing per event.
+Counters and histograms live in the process (prometheus_client's default registry, which also
+carries the process collector: RSS, CPU, open files). Recording is on the hot path, so the labelled
+children are looked up once and cached. Queue depth is not tracked incrementally: it is counted from
+the store when scraped (an index scan, run off the event loop), so it is exact and costs nothing per
+event.
 """
 
 from __future__ import annotations

@@ -1,18 +1,20 @@
 """The delivery rules, as pure functions of `now` (SPEC §3, §11): retry schedule, expiry, probing,
 auto-disable, and how in-flight slots are shared.
 
-Nothing here does I/O or reads a clock, so every rule is tested by passing times in, and the dispatcher is
-only the place that applies them.
+Nothing here does I/O or reads a clock, so every rule is tested by passing times in, and the
+dispatcher is only the place that applies them.
 
 - First attempt: immediate. After failure n (n = 1, 2, ...): wait `min(1 s * 2^(n-1), 5 min)` ±20 %
   jitter, so a fleet of failing events spreads out instead of retrying in lock step.
 - An event is delivered at least once for 12 hours after it was received; then it is dropped and
-  counted as expired. A retry that would fall after that point is not scheduled: the event expires now.
-- A connector whose last attempt failed is *failing*: it gets one request in flight at a time (a probe),
-  spaced by the same backoff over the connector's consecutive failures, instead of its whole backlog.
-  The first success makes it healthy and releases the backlog at full speed.
-- A connector that has been failing for 5 days without a single success is `SYSTEM_DISABLED`. Failing
-  is measured from the first failure after the last success; a connector with no events never fails.
+  counted as expired. A retry that would fall after that point is not scheduled: the event expires
+  now.
+- A connector whose last attempt failed is *failing*: it gets one request in flight at a time (a
+  probe), spaced by the same backoff over the connector's consecutive failures, instead of its whole
+  backlog. The first success makes it healthy and releases the backlog at full speed.
+- A connector that has been failing for 5 days without a single success is `SYSTEM_DISABLED`.
+  Failing is measured from the first failure after the last success; a connector with no events
+  never fails.
 - A share of every in-flight cap is kept for first attempts, so a retry backlog cannot starve fresh
   events (Hook0's idea).
 """
@@ -84,7 +86,8 @@ def lease_seconds(request_timeout: float) -> float:
     return request_timeout + LEASE_MARGIN
 
 
-# A delivery row is born claimed by the dispatcher of the node that enqueued it (it is woken right after
-# the commit and sends the row without a claim write); if that dispatcher cannot take it, the claim lapses
-# after this long, or at once when the dispatcher hands it back, and any dispatcher may then claim it.
+# A delivery row is born claimed by the dispatcher of the node that enqueued it (it is woken right
+# after the commit and sends the row without a claim write); if that dispatcher cannot take it, the
+# claim lapses after this long, or at once when the dispatcher hands it back, and any dispatcher may
+# then claim it.
 BIRTH_CLAIM_SECONDS = 60.0

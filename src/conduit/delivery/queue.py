@@ -1,15 +1,15 @@
 """The delivery queue in the store: read new rows, claim due ones, settle attempts, expire old ones.
 
-Every operation is a plain function of a connection, so the dispatcher runs reads on its read connection
-and writes as jobs of the group-committed writer (`db.write`): a burst of acks and reschedules shares one
-transaction. The dispatcher never loads the queue: it reads new rows by id and claims due rows per
-connector, both in bounded pages, so a million rows queued for a dead receiver cost memory only for the
-handful in flight.
+Every operation is a plain function of a connection, so the dispatcher runs reads on its read
+connection and writes as jobs of the group-committed writer (`db.write`): a burst of acks and
+reschedules shares one transaction. The dispatcher never loads the queue: it reads new rows by id
+and claims due rows per connector, both in bounded pages, so a million rows queued for a dead
+receiver cost memory only for the handful in flight.
 
-A row may be claimed when `max(next_attempt, lease_until)` has passed (the `deliveries_due` index); a
-claim moves `lease_until` past the attempt's timeout. That is all a second dispatcher needs to work the
-same queue safely (on PostgreSQL, with `FOR UPDATE SKIP LOCKED`), and after a crash un-acked rows are
-simply due again.
+A row may be claimed when `max(next_attempt, lease_until)` has passed (the `deliveries_due` index);
+a claim moves `lease_until` past the attempt's timeout. That is all a second dispatcher needs to
+work the same queue safely (on PostgreSQL, with `FOR UPDATE SKIP LOCKED`), and after a crash
+un-acked rows are simply due again.
 """
 
 from __future__ import annotations
@@ -78,19 +78,11 @@ class Settlement:
         )
 
 
-def _delivery(row: sqlite3.Row | tuple[object, ...]) -> Delivery:
-    return Delivery(
-        int(row[0]),  # type: ignore[call-overload]
-        str(row[1]),
-        str(row[2]),
-        float(row[3]),  # type: ignore[arg-type]
-        bytes(row[4]),  # type: ignore[call-overload]
-        int(row[5]),  # type: ignore[call-overload]
-        float(row[6]),  # type: ignore[arg-type]
-    )
+def _delivery(row: sqlite3.Row) -> Delivery:
+    return Delivery(row[0], row[1], row[2], row[3], row[4], row[5], row[6])
 
 
-# ---- reads (the dispatcher's read connection) -------------------------------------------------------
+# ---- reads (the dispatcher's read connection) ----------------------------------------------------
 
 
 def newest_id(conn: sqlite3.Connection) -> int:
@@ -167,12 +159,12 @@ def queue_depths(conn: sqlite3.Connection) -> dict[str, int]:
     return {r[0]: int(r[1]) for r in rows}
 
 
-# ---- writes (jobs for the group-committed writer) ---------------------------------------------------
+# ---- writes (jobs for the group-committed writer) ------------------------------------------------
 
 
 def release_all_claims(conn: sqlite3.Connection) -> int:
-    """Forget every claim: for a dispatcher starting as the only one on this database (SQLite), so the
-    claims of a predecessor that crashed need not be waited out."""
+    """Forget every claim: for a dispatcher starting as the only one on this database (SQLite), so
+    the claims of a predecessor that crashed need not be waited out."""
     return int(conn.execute("UPDATE deliveries SET lease_until = 0 WHERE lease_until > 0").rowcount)
 
 
@@ -209,8 +201,9 @@ def _count(conn: sqlite3.Connection, name: str, by_connector: Counter[str]) -> N
 def settle(conn: sqlite3.Connection, batch: Settlement, now: float) -> Counter[str]:
     """Write a batch of outcomes; returns how many rows expired per connector.
 
-    Rows a disable or a delete has removed meanwhile are simply not there to update. Health is written
-    only to connectors still ACTIVE, so a connector a user just re-enabled keeps its fresh record.
+    Rows a disable or a delete has removed meanwhile are simply not there to update. Health is
+    written only to connectors still ACTIVE, so a connector a user just re-enabled keeps its fresh
+    record.
     """
     if batch.acked:
         conn.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in batch.acked])

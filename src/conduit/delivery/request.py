@@ -1,9 +1,11 @@
-"""What a push looks like on the wire: the body bytes (fixed at enqueue) and the headers (per attempt).
+"""What a push looks like on the wire: the body bytes (fixed at enqueue) and the headers (per
+attempt).
 
-The body is DT Cloud's (SPEC §1): compact JSON with exactly `event`, `labels`, `metadata`, in that order.
-`labels` holds only the label keys the connector forwards that the device has, with the values the
-device had when the event was received — the body is built once, at enqueue, so every retry of an event
-sends identical bytes and the checksum in its (fresh) signature covers exactly those bytes.
+The body is DT Cloud's (SPEC §1): compact JSON with exactly `event`, `labels`, `metadata`, in that
+order. `labels` holds only the label keys the connector forwards that the device has, with the
+values the device had when the event was received — the body is built once, at enqueue, so every
+retry of an event sends identical bytes and the checksum in its (fresh) signature covers exactly
+those bytes.
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ from conduit.delivery.signing import SIGNATURE_HEADER, sign_push
 USER_AGENT = f"Conduit/{__version__}"
 CONTENT_TYPE = "application/json"
 
-# Headers the server owns; a connector's custom headers can never replace them (the API refuses them at
-# create/update time, and the dispatcher drops them again here in case a row predates that rule).
+# Headers the server owns; a connector's custom headers can never replace them (the API refuses them
+# at create/update time, and the dispatcher drops them again here in case a row predates that rule).
 RESERVED_HEADERS = frozenset(
     h.lower()
     for h in (
@@ -38,13 +40,14 @@ RESERVED_HEADERS = frozenset(
 def forwarded_labels(
     connector_labels: Iterable[str], device_labels: Mapping[str, str]
 ) -> dict[str, str]:
-    """The device labels a connector forwards: the keys it lists that the device has, in its order."""
+    """The device labels a connector forwards: the keys it lists that the device has, in order."""
     return {key: device_labels[key] for key in connector_labels if key in device_labels}
 
 
 def push_body(event_json: bytes, labels: Mapping[str, str], metadata_json: bytes) -> bytes:
     """Assemble the body from pre-serialised parts (the event and metadata are shared by every
-    connector an event fans out to, so they are serialised once per event, not once per connector)."""
+    connector an event fans out to, so they are serialised once per event, not once per connector).
+    """
     return (
         b'{"event":'
         + event_json

@@ -1,15 +1,16 @@
 """`X-Dt-Signature`: the HS256 JWT that lets a receiver prove a push came from us, unaltered.
 
-The token is the one DT Cloud sends (SPEC §2): header `{"alg":"HS256","typ":"JWT"}`, claims in sorted
-order, compact JSON — `checksum` (SHA-1 hex of the raw body, for receivers written against the old docs),
-`checksum_sha256` (what `dtintegrations` checks), `exp = iat + 3600`, `iat`, and a `jti` unique to the
-attempt. Every attempt is signed anew: a receiver using a JWT library rejects a token past `exp`, so a
-retry sent hours later must carry a fresh one, while the body bytes it covers stay identical.
+The token is the one DT Cloud sends (SPEC §2): header `{"alg":"HS256","typ":"JWT"}`, claims in
+sorted order, compact JSON — `checksum` (SHA-1 hex of the raw body, for receivers written against
+the old docs), `checksum_sha256` (what `dtintegrations` checks), `exp = iat + 3600`, `iat`, and a
+`jti` unique to the attempt. Every attempt is signed anew: a receiver using a JWT library rejects a
+token past `exp`, so a retry sent hours later must carry a fresh one, while the body bytes it covers
+stay identical.
 
-PyJWT is the reference encoder. The dispatcher signs up to thousands of pushes a second, and PyJWT spends
-most of its ~60 µs on generic JSON and header handling, so `sign_push` builds the same bytes by hand
-(hashlib + hmac + base64); `tests/unit/test_signing.py` proves the two byte-identical, including on DT's
-captured tokens.
+PyJWT is the reference encoder. The dispatcher signs up to thousands of pushes a second, and PyJWT
+spends most of its ~60 µs on generic JSON and header handling, so `sign_push` builds the same bytes
+by hand (hashlib + hmac + base64); `tests/unit/test_signing.py` proves the two byte-identical,
+including on DT's captured tokens.
 """
 
 from __future__ import annotations

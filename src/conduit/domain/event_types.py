@@ -13,6 +13,7 @@ pushes are compact JSON whose exact bytes receivers hash.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -75,8 +76,9 @@ def to_micros(seconds: float) -> int:
 
 
 def format_micros(micros: int) -> str:
-    """RFC 3339 as DT Cloud writes it: UTC, six fractional digits, `Z`."""
-    return (_EPOCH + timedelta(microseconds=micros)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """RFC 3339 as DT Cloud writes it: UTC, six fractional digits, `Z` (runs once per event)."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{fraction:06d}Z"
 
 
 def parse_micros(value: str, what: str) -> int:

@@ -9,42 +9,20 @@ rest of the update.
 
 from __future__ import annotations
 
-import math
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from conduit.clock import Clock
+from conduit.delivery.attempt_log import Attempt, metrics_for
 from conduit.delivery.enqueue import enqueue_to_connector
 from conduit.delivery.lifecycle import set_connector_status
 from conduit.domain.dataconnectors import ACTIVE, DataConnector
 from conduit.domain.errors import BadRequest, NotFound
 from conduit.domain.ids import new_id
 from conduit.store.database import Database
-
-METRICS_WINDOW = 3 * 3600.0  # `:metrics` covers the last 3 hours (SPEC §4.5)
-
-
-@dataclass(frozen=True)
-class ConnectorMetrics:
-    success_count: int
-    error_count: int
-    latency99p: float  # seconds, over successful attempts; 0.0 when there were none
-
-
-@dataclass(frozen=True)
-class DeliveryAttempt:
-    id: int
-    event_id: str
-    attempt: int
-    at: float
-    success: bool
-    status_code: int | None
-    error: str | None
-    latency: float
 
 
 def _connector(row: sqlite3.Row) -> DataConnector:
@@ -252,35 +230,13 @@ class DataConnectorStore:
 
     # ---- the attempt log (written by the dispatcher) ---------------------------------------------
 
-    async def dataconnector_metrics(self, connector_id: str, now: float) -> ConnectorMetrics:
-        """Attempts in (now - 3 h, now]: successes, failures (timeouts too), p99 success latency."""
-        since = now - METRICS_WINDOW
-
-        def query(conn: sqlite3.Connection) -> ConnectorMetrics:
-            successes, failures = conn.execute(
-                "SELECT coalesce(sum(success != 0), 0), coalesce(sum(success = 0), 0)"
-                " FROM delivery_attempts WHERE connector_id = ? AND at > ? AND at <= ?",
-                (connector_id, since, now),
-            ).fetchone()
-            latency = 0.0
-            if successes:
-                # Nearest-rank p99: the ceil(0.99 n)-th smallest = offset n - ceil(0.99 n) from the
-                # top.
-                offset = successes - math.ceil(0.99 * successes)
-                row = conn.execute(
-                    "SELECT latency FROM delivery_attempts"
-                    " WHERE connector_id = ? AND at > ? AND at <= ? AND success != 0"
-                    " ORDER BY latency DESC LIMIT 1 OFFSET ?",
-                    (connector_id, since, now, offset),
-                ).fetchone()
-                latency = float(row[0]) if row else 0.0
-            return ConnectorMetrics(int(successes), int(failures), latency)
-
-        return self.db.read(query)
+    async def dataconnector_metrics(self, connector_id: str, now: float) -> tuple[int, int, float]:
+        """`(success_count, error_count, latency99p_seconds)` over attempts in (now - 3 h, now]."""
+        return self.db.read(lambda c: metrics_for(c, connector_id, now))
 
     async def list_delivery_attempts(
         self, connector_id: str, limit: int, before: tuple[float, int] | None = None
-    ) -> list[DeliveryAttempt]:
+    ) -> list[Attempt]:
         """Up to `limit` attempts, newest first, strictly older than the `(at, id)` cursor."""
         where = "connector_id = ?"
         args: list[Any] = [connector_id]
@@ -296,7 +252,7 @@ class DataConnectorStore:
             ).fetchall()
 
         return [
-            DeliveryAttempt(
+            Attempt(
                 id=r[0],
                 event_id=r[1],
                 attempt=r[2],

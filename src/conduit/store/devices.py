@@ -34,9 +34,16 @@ def _device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
     )
 
 
+# A device's type, product number and emulated flag never change and its id is never reused, so
+# the publish path may remember them; a device deleted or moved since is caught by the write itself
+# (`set_reported` matches on project and id): a stale entry can cost a 404, never a wrong write.
+MAX_CACHED_REFS = 65_536
+
+
 class DeviceStore:
     db: Database
     clock: Clock
+    _refs: dict[tuple[str, str], DeviceRef] | None = None
 
     # ---- devices ---------------------------------------------------------------------------------
 
@@ -79,7 +86,13 @@ class DeviceStore:
         return device
 
     def device_ref(self, project_id: str, device_id: str) -> DeviceRef | None:
-        """The publish path's single indexed read: no JSON decoding, no coroutine."""
+        """What publishing needs to know of a device: remembered, else one indexed read."""
+        refs = self._refs
+        if refs is None:
+            refs = self._refs = {}
+        ref = refs.get((project_id, device_id))
+        if ref is not None:
+            return ref
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT type, product_number, emulated FROM devices"
@@ -89,7 +102,16 @@ class DeviceStore:
         )
         if row is None:
             return None
-        return DeviceRef(device_id, project_id, row[0], row[1], bool(row[2]))
+        if len(refs) >= MAX_CACHED_REFS:
+            refs.clear()
+        ref = refs[(project_id, device_id)] = DeviceRef(
+            device_id, project_id, row[0], row[1], bool(row[2])
+        )
+        return ref
+
+    def _forget_ref(self, project_id: str, device_id: str) -> None:
+        if self._refs is not None:
+            self._refs.pop((project_id, device_id), None)
 
     async def get_device(self, project_id: str, device_id: str) -> Device | None:
         row = self.db.read(
@@ -141,6 +163,7 @@ class DeviceStore:
                 conn.execute("DELETE FROM events WHERE device_id = ?", (device_id,))
             return bool(gone)
 
+        self._forget_ref(project_id, device_id)
         return await self.db.write(delete)
 
     async def move_devices(
@@ -158,6 +181,8 @@ class DeviceStore:
                 for source, device_id in moves
             ]
 
+        for source, device_id in moves:
+            self._forget_ref(source, device_id)
         return await self.db.write(move)
 
     # ---- event history ---------------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""The retry schedule, expiry, probing and auto-disable rules, as pure functions of time."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conduit.delivery import policy
+
+LOW, MID, HIGH = (lambda: 0.0), (lambda: 0.5), (lambda: 0.999999)
+
+
+@pytest.mark.parametrize(
+    ("failures", "base"),
+    [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (8, 128.0), (9, 256.0), (10, 300.0), (50, 300.0)],
+)
+def test_retry_delay_doubles_from_one_second_up_to_five_minutes(failures: int, base: float) -> None:
+    assert policy.retry_delay(failures, MID) == pytest.approx(base)
+    assert policy.retry_delay(failures, LOW) == pytest.approx(base * 0.8)
+    assert policy.retry_delay(failures, HIGH) == pytest.approx(base * 1.2, rel=1e-5)
+
+
+def test_retry_delay_jitter_stays_within_twenty_percent() -> None:
+    rng = random.Random(7)
+    delays = [policy.retry_delay(3, rng.random) for _ in range(2000)]
+    assert min(delays) >= 4.0 * 0.8 and max(delays) <= 4.0 * 1.2
+    assert max(delays) - min(delays) > 1.0  # it really spreads
+
+
+def test_no_delay_before_the_first_attempt_and_huge_counts_do_not_overflow() -> None:
+    assert policy.retry_delay(0, MID) == 0.0
+    assert policy.retry_delay(10_000, MID) == 300.0
+
+
+def test_events_expire_at_twelve_hours() -> None:
+    t0 = 1_000_000.0
+    assert not policy.is_expired(t0, t0 + 12 * 3600 - 0.001)
+    assert policy.is_expired(t0, t0 + 12 * 3600)
+    assert policy.expires_at(t0) == t0 + 43200
+
+
+def test_retry_is_scheduled_by_backoff_until_it_would_fall_past_expiry() -> None:
+    t0 = 1_000_000.0
+    assert policy.next_attempt_after_failure(t0, 1, t0, MID) == pytest.approx(t0 + 1.0)
+    assert policy.next_attempt_after_failure(t0, 4, t0 + 10, MID) == pytest.approx(t0 + 18.0)
+    late = t0 + 12 * 3600 - 100  # 100 s before expiry, the next retry would be 300 s later
+    assert policy.next_attempt_after_failure(t0, 20, late, MID) is None
+    assert policy.next_attempt_after_failure(t0, 1, late, MID) == pytest.approx(late + 1.0)
+
+
+def test_failing_connector_is_probed_one_at_a_time_on_its_own_backoff() -> None:
+    assert policy.connector_limit(0, 256) == 256
+    assert policy.connector_limit(1, 256) == 1
+    assert policy.connector_limit(99, 256) == 1
+    assert policy.next_probe_at(50.0, 1, MID) == pytest.approx(51.0)
+    assert policy.next_probe_at(50.0, 6, MID) == pytest.approx(82.0)
+    assert policy.next_probe_at(50.0, 100, MID) == pytest.approx(350.0)
+
+
+def test_system_disable_after_five_days_of_failing_without_success() -> None:
+    t0 = 2_000_000.0
+    assert not policy.should_disable(
+        None, t0 + 30 * 86400
+    )  # never failed (or idle): never disabled
+    assert not policy.should_disable(t0, t0 + 5 * 86400 - 1)
+    assert policy.should_disable(t0, t0 + 5 * 86400)
+
+
+def test_part_of_every_cap_is_kept_for_first_attempts() -> None:
+    assert policy.retry_limit(1024) == 768
+    assert policy.retry_limit(256) == 192
+    assert policy.retry_limit(1) == 1  # a cap of one still lets a retry through
+    assert policy.retry_limit(4) == 3
+
+
+def test_a_claim_outlives_the_request_timeout() -> None:
+    assert policy.lease_seconds(10.0) > 10.0
+    assert policy.BIRTH_CLAIM_SECONDS > 10.0
