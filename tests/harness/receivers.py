@@ -69,6 +69,16 @@ def hanging() -> Behaviour:
     return lambda _r, _i: Answer(hang=True)
 
 
+class Switch:
+    """A behaviour whose status the test flips: a receiver that goes down and comes back."""
+
+    def __init__(self, status: int = 200) -> None:
+        self.status = status
+
+    def __call__(self, _request: Received, _index: int) -> Answer:
+        return Answer(self.status)
+
+
 def redirect(location: str, status: int = 302) -> Behaviour:
     return lambda _r, _i: Answer(status, headers={"Location": location}, body=b"")
 
@@ -99,6 +109,8 @@ class Receiver:
         self.host = host
         self.port = free_port()
         self.requests: list[Received] = []
+        self.active = 0  # requests being answered right now
+        self.max_active = 0  # the most ever answered at once
         self._cond = threading.Condition()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -172,7 +184,9 @@ class Receiver:
         self._release = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        self._runner = web.AppRunner(
+            app, handle_signals=False, access_log=None, shutdown_timeout=0.5
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, ssl_context=self.tls)
         await site.start()
@@ -194,15 +208,21 @@ class Receiver:
         with self._cond:
             index = len(self.requests)
             self.requests.append(received)
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
             self._cond.notify_all()
-        answer = self.behaviour(received, index)
-        if answer.hang:
-            assert self._release is not None
-            await self._release.wait()
-            raise ConnectionResetError("receiver stopped")
-        if answer.delay:
-            await asyncio.sleep(answer.delay)
-        return web.Response(status=answer.status, headers=answer.headers, body=answer.body)
+        try:
+            answer = self.behaviour(received, index)
+            if answer.hang:
+                assert self._release is not None
+                await self._release.wait()
+                raise ConnectionResetError("receiver stopped")
+            if answer.delay:
+                await asyncio.sleep(answer.delay)
+            return web.Response(status=answer.status, headers=answer.headers, body=answer.body)
+        finally:
+            with self._cond:
+                self.active -= 1
 
 
 @dataclass

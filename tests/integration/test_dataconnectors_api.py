@@ -867,6 +867,12 @@ def test_sync_pushes_the_latest_event_of_each_type_to_that_connector_only(
                 break
             time.sleep(0.05)
         assert metric.success_count >= 2 and metric.error_count == 0
+        # ... and in its attempt log
+        log = api.get(
+            f"{collection(server, project_id)}/{temperatures.data_connector_id}/attempts"
+        ).json()["attempts"]
+        assert {a["eventId"] for a in log} == {p["event"]["eventId"] for p in pushes}
+        assert all(a["success"] and a["statusCode"] == 200 and a["error"] is None for a in log)
     finally:
         idle.close()
 

@@ -73,9 +73,9 @@ async def test_500_then_200_retries_with_identical_bytes_and_fresh_signatures(
             await receiver.wait(1)
             await eventually(lambda: len(engine.attempts(cid)) == 1)
             assert engine.queued(cid) == 1  # not acked: still queued
-            engine.clock.advance(0.5)  # too early for the retry (1 s ± 20 %)
-            engine.dispatcher.notify()
-            engine.clock.advance(0.85)
+            state = engine.dispatcher.connectors[cid]
+            assert state.failing and state.probe_at >= engine.clock.now() + 0.8  # 1 s ± 20 %
+            engine.clock.advance(1.25)
             first, retry = await receiver.wait(2)
             await eventually(lambda: engine.queued(cid) == 0)
             attempts = engine.attempts(cid)
