@@ -102,6 +102,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     serve_parser = sub.add_parser("serve", help="run the API server and delivery workers")
     _serve_arguments(serve_parser)
+    demo_parser = sub.add_parser(
+        "demo", help="the server, an emulated fleet, a local receiver and a connector to it"
+    )
+    _serve_arguments(demo_parser)
+    demo_parser.add_argument(
+        "--receiver-port", type=int, default=int(env("RECEIVER_PORT", "8081") or 8081)
+    )
+    demo_parser.add_argument(
+        "--interval", type=float, default=2.0, help="seconds between fleet rounds"
+    )
+    receive_parser = sub.add_parser(
+        "receive", help="a local endpoint that verifies and pretty-prints every push"
+    )
+    receive_parser.add_argument("--port", type=int, default=8081)
+    receive_parser.add_argument("--host", default="127.0.0.1")
+    receive_parser.add_argument("--secret", default=env("RECEIVE_SECRET"), help="signature secret")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(args, "log_level", "info").upper(),
@@ -109,6 +125,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         return serve(settings_from(args))
+    if args.command == "demo":
+        import asyncio
+
+        from conduit.demo import run_demo
+
+        asyncio.run(run_demo(settings_from(args), args.receiver_port, args.interval))
+        return 0
+    if args.command == "receive":
+        import asyncio
+
+        from conduit.receive_endpoint import run
+
+        asyncio.run(run(args.host, args.port, args.secret))
+        return 0
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -114,6 +114,14 @@ class Engine:
             "SELECT * FROM delivery_attempts WHERE connector_id = ? ORDER BY id", connector_id
         )
 
+    def last_attempt(self, connector_id: str) -> int:
+        """The id of the connector's latest attempt (grows with every attempt, even when the log of
+        attempts older than 24 hours is pruned); 0 before the first."""
+        rows = self.query(
+            "SELECT max(id) FROM delivery_attempts WHERE connector_id = ?", connector_id
+        )
+        return int(rows[0][0] or 0)
+
     def status(self, connector_id: str) -> str:
         return str(self.query("SELECT status FROM dataconnectors WHERE id = ?", connector_id)[0][0])
 

@@ -195,6 +195,11 @@ class Receiver:
         assert self._release is not None and self._runner is not None
         self._release.set()
         await self._runner.cleanup()
+        current = asyncio.current_task()
+        stragglers = [t for t in asyncio.all_tasks() if t is not current]
+        for task in stragglers:  # handlers still sleeping for a slow answer
+            task.cancel()
+        await asyncio.gather(*stragglers, return_exceptions=True)
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()

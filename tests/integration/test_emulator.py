@@ -5,14 +5,17 @@ Emulator and REST API share the server's one `/v2` base, so `dt.emulator_base_ur
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import requests
 
 from conduit.domain.event_types import DEVICE_TYPE_EVENTS
 from tests.harness.accounts import make_account
 from tests.harness.events import CLIENT_EVENTS, create_device, history, publish
+from tests.harness.receivers import Receiver, tls_files
 from tests.harness.server import ServerProcess
 from tests.harness.wire import assert_error
 
@@ -242,3 +245,48 @@ def test_another_projects_member_sees_404(server: ServerProcess, dt: Any, projec
         dt.Device.get_device(device.device_id, project_id, auth=outsider.auth)
     with pytest.raises(dt.errors.NotFound):
         dt.Device.get_device(device.device_id, auth=outsider.auth)  # wildcard project
+
+
+def test_published_and_label_events_reach_a_data_connector(
+    fresh_server: ServerProcess, tmp_path: Path
+) -> None:
+    """End to end through the real server: publish and label changes enqueue pushes."""
+    tls = tls_files(tmp_path)
+    with Receiver(tls=tls.server) as receiver:
+        fresh_server.extra_args = ["--ca-bundle", str(tls.ca_path)]
+        server = fresh_server.start()
+        api = server.session()
+        project_id = api.get(f"{server.api}/projects").json()["projects"][0]["name"][9:]
+        res = api.post(
+            f"{server.api}/projects/{project_id}/dataconnectors",
+            json={"type": "HTTP_PUSH", "labels": ["name"], "httpConfig": {"url": receiver.url}},
+        )
+        assert res.status_code == 200, res.text
+        res = api.post(
+            f"{server.api}/projects/{project_id}/devices",
+            json={"type": "touch", "labels": {"name": "button", "secret": "x"}},
+        )
+        device_id = res.json()["name"].rsplit("/", 1)[-1]
+        assert publish(api, server, project_id, device_id, {"touch": {}}).status_code == 200
+        res = api.post(
+            f"{server.api}/projects/{project_id}/devices:batchUpdate",
+            json={
+                "devices": [f"projects/{project_id}/devices/{device_id}"],
+                "addLabels": {"name": "big button"},
+            },
+        )
+        assert res.json() == {"batchErrors": []}
+        pushes = sorted(
+            (orjson.loads(r.body) for r in receiver.wait_for(2)),
+            key=lambda p: p["event"]["timestamp"],
+        )
+        stored = history(api, server, project_id, device_id)
+    assert [p["event"] for p in pushes] == stored, "pushes carry exactly the stored events"
+    assert [p["event"]["eventType"] for p in pushes] == ["touch", "labelsChanged"]
+    assert [p["labels"] for p in pushes] == [{"name": "button"}, {"name": "big button"}]
+    assert pushes[0]["metadata"] == {
+        "deviceId": device_id,
+        "projectId": project_id,
+        "deviceType": "touch",
+        "productNumber": "",
+    }

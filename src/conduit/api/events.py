@@ -55,7 +55,7 @@ async def list_events(request: Request) -> Response:
     end_raw = query_param(request, "endTime", "end_time")
     start = parse_micros(start_raw, "startTime") if start_raw else now - DEFAULT_WINDOW_MICROS
     end = parse_micros(end_raw, "endTime") if end_raw else now
-    if start > end:
+    if start > end and start_raw and end_raw:
         raise BadRequest("startTime must not be after endTime")
     size = page_size(request)
     token = query_param(request, "pageToken", "page_token")

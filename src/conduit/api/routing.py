@@ -30,6 +30,7 @@ def all_routes() -> list[BaseRoute]:
         emulator,
         events,
         health,
+        metrics,
         oauth2,
         openapi,
         organizations,
@@ -41,6 +42,7 @@ def all_routes() -> list[BaseRoute]:
 
     modules = [
         health,
+        metrics,
         oauth2,
         openapi,
         organizations,

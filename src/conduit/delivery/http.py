@@ -80,8 +80,10 @@ def parse_target(url: str) -> Target | None:
 class GuardedResolver(AbstractResolver):
     """The system resolver, refusing any answer that contains a disallowed address."""
 
-    def __init__(self, networks: Sequence[Network], *, scheme: str) -> None:
-        self._inner = ThreadedResolver()
+    def __init__(
+        self, networks: Sequence[Network], *, scheme: str, inner: AbstractResolver | None = None
+    ) -> None:
+        self._inner = inner or ThreadedResolver()
         self._networks = list(networks)
         self._scheme = scheme
 
@@ -153,7 +155,9 @@ def status_class(status: int) -> str | None:
 class PushClient:
     """Sends pushes. Create inside the running loop (`start`), close with `close`."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, resolver: AbstractResolver | None = None) -> None:
+        """`resolver` replaces the system resolver under the guard (tests simulate DNS with it)."""
+        self._resolver = resolver
         self._networks = list(settings.allow_network)
         self._timeout = aiohttp.ClientTimeout(total=settings.delivery_timeout)
         self._ca_bundle = settings.ca_bundle
@@ -164,7 +168,7 @@ class PushClient:
         for scheme in ("https", "http"):
             connector = aiohttp.TCPConnector(
                 limit=0,  # the dispatcher's in-flight caps are the limit
-                resolver=GuardedResolver(self._networks, scheme=scheme),
+                resolver=GuardedResolver(self._networks, scheme=scheme, inner=self._resolver),
                 ttl_dns_cache=DNS_CACHE_SECONDS,
                 ssl=context,
             )

@@ -198,14 +198,18 @@ class DeviceStore:
         limit: int,
     ) -> list[tuple[float, int, bytes]]:
         """(ts, seq, envelope bytes) oldest first, strictly after the `after` keyset position."""
+        if after is not None:
+            # the position is also the index range's lower bound, so a deep page costs what the
+            # first one does (an OR alone would make SQLite scan from `start` every time)
+            start = max(start, after[0])
         sql = "SELECT ts, seq, body FROM events WHERE device_id = ? AND ts >= ? AND ts <= ?"
         args: list[Any] = [device_id, start, end]
         if event_types:
             sql += " AND event_type IN (SELECT value FROM json_each(?))"
             args.append(orjson.dumps(event_types).decode())
         if after is not None:
-            sql += " AND (ts > ? OR (ts = ? AND seq > ?))"
-            args.extend([after[0], after[0], after[1]])
+            sql += " AND (ts > ? OR seq > ?)"
+            args.extend([after[0], after[1]])
         sql += " ORDER BY ts, seq LIMIT ?"
         args.append(limit)
         rows = self.db.read(lambda c: c.execute(sql, args).fetchall())

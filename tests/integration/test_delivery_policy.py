@@ -1,0 +1,158 @@
+"""Retry policy on a ManualClock: probing a failing connector, isolation, 12-hour expiry, 5-day disable."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from conduit.delivery import metrics
+from conduit.domain.dataconnectors import SYSTEM_DISABLED
+from tests.harness.engine import Engine, running_engine
+from tests.harness.receivers import Receiver, Switch, eventually, refused_url, slow
+
+HOUR = 3600.0
+DAY = 24 * HOUR
+
+
+def _released(engine: Engine, cid: str) -> int:
+    """Queued rows of `cid` nobody holds a claim on (rescheduled, or handed back unsent)."""
+    return int(
+        engine.query(
+            "SELECT count(*) FROM deliveries WHERE connector_id = ? AND lease_until = 0", cid
+        )[0][0]
+    )
+
+
+async def _advance_until_attempts(engine: Engine, cid: str, count: int, step: float) -> None:
+    """Jump the clock by `step` until the connector has made `count` attempts."""
+    while len(engine.attempts(cid)) < count:
+        before = len(engine.attempts(cid))
+        engine.clock.advance(step)
+        try:
+            await eventually(lambda: len(engine.attempts(cid)) > before, timeout=0.5)
+        except AssertionError:
+            continue  # not due yet at this time: jump again
+
+
+async def test_failing_connector_is_probed_one_event_at_a_time(tmp_path: Path) -> None:
+    switch = Switch(500)
+    with Receiver(switch) as receiver:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(receiver.url)
+            await engine.publish()
+            await eventually(lambda: len(engine.attempts(cid)) == 1)
+            for _ in range(9):  # while failing, new events are queued, not sent
+                await engine.publish()
+            await eventually(lambda: _released(engine, cid) == 10)  # 9 + the rescheduled one
+            assert receiver.count() == 1
+            await _advance_until_attempts(engine, cid, 3, step=1.0)  # probes, one at a time
+            assert receiver.count() == 3 and receiver.max_active == 1
+            switch.status = 200
+            await _advance_until_attempts(engine, cid, 4, step=1.0)  # this probe succeeds ...
+            await eventually(lambda: engine.queued(cid) == 0)  # ... and the backlog follows at once
+            attempts = engine.attempts(cid)
+    assert [a["success"] for a in attempts[:3]] == [0, 0, 0]
+    assert sum(a["success"] for a in attempts) == 10
+    assert len({a["event_id"] for a in attempts if a["success"]}) == 10
+
+
+async def test_slow_connector_does_not_delay_a_healthy_one(tmp_path: Path) -> None:
+    with Receiver(slow(5.0)) as sluggish, Receiver() as healthy:
+        async with running_engine(tmp_path, delivery_timeout=10.0) as engine:
+            slow_id = await engine.connector(sluggish.url)
+            fast_id = await engine.connector(healthy.url)
+            started = time.monotonic()
+            for _ in range(20):
+                await engine.publish()
+            await healthy.wait(20, timeout=3)
+            elapsed = time.monotonic() - started
+            await eventually(lambda: len(engine.attempts(fast_id)) == 20)
+            fast = engine.attempts(fast_id)
+            assert sluggish.count() == 20 and sluggish.active == 20  # all in flight, in parallel
+            assert engine.attempts(slow_id) == []  # none of them has finished
+    assert elapsed < 2.0
+    assert all(a["success"] == 1 for a in fast)
+    assert max(a["latency"] for a in fast) < 0.5
+
+
+async def test_events_expire_after_twelve_hours(tmp_path: Path) -> None:
+    expired_before = metrics.EXPIRED._value.get()
+    with Receiver(Switch(503)) as receiver:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(receiver.url)
+            await engine.publish()  # attempted and failing
+            await eventually(lambda: len(engine.attempts(cid)) == 1)
+            await engine.publish()  # never attempted: queued while the connector fails
+            await eventually(lambda: _released(engine, cid) == 2)
+            engine.clock.advance(11.9 * HOUR)
+            await eventually(lambda: len(engine.attempts(cid)) == 2)  # one probe, still queued
+            assert engine.queued(cid) == 2
+            engine.clock.advance(0.1 * HOUR)  # 12 h after both events
+            await eventually(lambda: engine.queued(cid) == 0)
+            assert engine.counter(cid, "expired") == 2
+            attempts = len(engine.attempts(cid))
+            engine.clock.advance(HOUR)
+            engine.dispatcher.notify()
+            assert len(engine.attempts(cid)) == attempts
+        assert receiver.count() == attempts
+    assert metrics.EXPIRED._value.get() - expired_before == 2
+
+
+async def _fail_for(engine: Engine, cid: str, days: float, step: float = 6 * HOUR) -> None:
+    """Keep events flowing to a failing connector for `days`, so its attempts keep failing."""
+    end = engine.clock.now() + days * DAY
+    while engine.clock.now() + step <= end:
+        await engine.publish()
+        last = engine.last_attempt(cid)
+        engine.clock.advance(step)
+        await eventually(lambda: engine.last_attempt(cid) > last)
+
+
+async def test_system_disabled_after_five_days_of_failures_only(tmp_path: Path) -> None:
+    dropped_before = metrics.DROPPED._value.get()
+    async with running_engine(tmp_path) as engine:
+        cid = await engine.connector(refused_url())
+        await engine.publish()
+        await eventually(lambda: len(engine.attempts(cid)) == 1)
+        failing_since = engine.clock.now()
+        while engine.status(cid) == "ACTIVE":
+            assert engine.clock.now() - failing_since < 5 * DAY  # never disabled before 5 days
+            assert engine.queued(cid) > 0
+            await engine.publish()
+            last = engine.last_attempt(cid)
+            engine.clock.advance(6 * HOUR)
+            await eventually(lambda: engine.last_attempt(cid) > last)
+        assert engine.status(cid) == SYSTEM_DISABLED
+        assert 5 * DAY <= engine.clock.now() - failing_since < 5.25 * DAY  # at the first failure after
+        assert engine.queued(cid) == 0  # the queue is emptied
+        dropped = engine.counter(cid, "dropped")
+        assert dropped > 0
+        await engine.publish()  # a disabled connector gets nothing new
+        assert engine.queued(cid) == 0
+    assert metrics.DROPPED._value.get() - dropped_before == dropped
+
+
+async def test_one_success_resets_the_five_day_count(tmp_path: Path) -> None:
+    switch = Switch(500)
+    with Receiver(switch) as receiver:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(receiver.url)
+            await engine.publish()
+            await eventually(lambda: len(engine.attempts(cid)) == 1)
+            await _fail_for(engine, cid, days=4)
+            switch.status = 200
+            await _fail_for(engine, cid, days=0.25)  # the next probe succeeds
+            await eventually(lambda: engine.queued(cid) == 0)
+            switch.status = 500
+            await _fail_for(engine, cid, days=4)
+            assert engine.status(cid) == "ACTIVE"
+
+
+async def test_idle_connector_is_never_disabled(tmp_path: Path) -> None:
+    async with running_engine(tmp_path) as engine:
+        cid = await engine.connector(refused_url())
+        for _ in range(4):
+            engine.clock.advance(2 * DAY)
+            engine.dispatcher.notify()
+        await eventually(lambda: engine.dispatcher.connectors.get(cid) is not None)
+        assert engine.status(cid) == "ACTIVE" and engine.attempts(cid) == []
