@@ -8,7 +8,15 @@ from pathlib import Path
 from conduit.delivery import metrics
 from conduit.domain.dataconnectors import SYSTEM_DISABLED
 from tests.harness.engine import Engine, running_engine
-from tests.harness.receivers import Receiver, Switch, eventually, refused_url, slow
+from tests.harness.receivers import (
+    Answer,
+    Received,
+    Receiver,
+    Switch,
+    eventually,
+    refused_url,
+    slow,
+)
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -123,7 +131,9 @@ async def test_system_disabled_after_five_days_of_failures_only(tmp_path: Path) 
             engine.clock.advance(6 * HOUR)
             await eventually(lambda: engine.last_attempt(cid) > last)
         assert engine.status(cid) == SYSTEM_DISABLED
-        assert 5 * DAY <= engine.clock.now() - failing_since < 5.25 * DAY  # at the first failure after
+        assert (
+            5 * DAY <= engine.clock.now() - failing_since < 5.25 * DAY
+        )  # at the first failure after
         assert engine.queued(cid) == 0  # the queue is emptied
         dropped = engine.counter(cid, "dropped")
         assert dropped > 0
@@ -156,3 +166,28 @@ async def test_idle_connector_is_never_disabled(tmp_path: Path) -> None:
             engine.dispatcher.notify()
         await eventually(lambda: engine.dispatcher.connectors.get(cid) is not None)
         assert engine.status(cid) == "ACTIVE" and engine.attempts(cid) == []
+
+
+async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_path: Path) -> None:
+    def flaky_then_slow(_request: Received, index: int) -> Answer:
+        if index < 10:
+            return Answer(500)  # the first attempts fail: ten retries pile up
+        return Answer(200, delay=0.0 if index == 10 else 3.0)  # probe succeeds; then slow
+
+    with Receiver(flaky_then_slow) as backlogged, Receiver() as fresh:
+        settings = {"max_in_flight": 4, "max_in_flight_per_connector": 4, "delivery_timeout": 10.0}
+        async with running_engine(tmp_path, **settings) as engine:
+            busy = await engine.connector(backlogged.url, events=["touch"])
+            other = await engine.connector(fresh.url, events=["temperature"])
+            for _ in range(10):
+                await engine.publish("touch")
+            await eventually(lambda: _released(engine, busy) == 10)
+            attempts = len(engine.attempts(busy))
+            await _advance_until_attempts(engine, busy, attempts + 1, step=2.0)  # the probe: 200
+            await eventually(lambda: backlogged.active == 3)  # retries take 3 of the 4 slots...
+            assert engine.dispatcher.in_flight_retries == 3
+            published = time.monotonic()
+            await engine.publish("temperature", {"value": 1.0, "updateTime": "x"})
+            await fresh.wait(1, timeout=2)  # ... and a fresh event gets the fourth at once
+            assert time.monotonic() - published < 1.0
+            assert backlogged.max_active <= 4 and engine.dispatcher.in_flight <= 4

@@ -40,7 +40,13 @@ def all_routes() -> list[BaseRoute]:
         stream,
     )
 
+    # The publish path is the hottest route: match it (and its neighbours) first.
     modules = [
+        emulator,
+        devices,
+        events,
+        stream,
+        dataconnectors,
         health,
         metrics,
         oauth2,
@@ -49,11 +55,6 @@ def all_routes() -> list[BaseRoute]:
         projects,
         roles,
         serviceaccounts,
-        devices,
-        emulator,
-        events,
-        stream,
-        dataconnectors,
     ]
     routes: list[BaseRoute] = []
     for module in modules:

@@ -1,0 +1,177 @@
+"""The SSRF rule where the dispatcher connects: every resolved address is checked, on every
+connection.
+
+These run the real aiohttp client and resolver guard; only DNS answers are simulated (a stub inner
+resolver), which is exactly what a rebinding attacker controls.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+
+import aiohttp
+import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from conduit.config import Settings
+from conduit.delivery.addresses import check_url
+from conduit.delivery.http import (
+    BlockedAddress,
+    GuardedResolver,
+    PushClient,
+    classify,
+    parse_target,
+    status_class,
+)
+from conduit.domain.errors import BadRequest
+from tests.harness.receivers import Receiver
+
+LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
+PUBLIC = "93.184.216.34"
+
+
+class StubResolver(AbstractResolver):
+    """DNS as the attacker likes it: `answers(host)` decides what each lookup returns."""
+
+    def __init__(self, answers: Callable[[str], list[str]]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.lookups.append(host)
+        return [
+            {
+                "hostname": host,
+                "host": a,
+                "port": port,
+                "family": socket.AF_INET,
+                "proto": 0,
+                "flags": 0,
+            }
+            for a in self.answers(host)
+        ]
+
+    async def close(self) -> None:
+        pass
+
+
+async def _resolve(
+    addresses: list[str], scheme: str, networks: list[object] | None = None
+) -> list[str]:
+    guard = GuardedResolver(networks or [], scheme=scheme, inner=StubResolver(lambda _h: addresses))  # type: ignore[arg-type]
+    return [r["host"] for r in await guard.resolve("target.example", 443)]
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "127.0.0.1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "100.64.0.1",
+        "0.0.0.0",
+        "224.0.0.1",
+        "240.0.0.1",
+        "255.255.255.255",
+        "::1",
+        "fe80::1",
+        "fc00::1",
+        "::ffff:127.0.0.1",
+        "::",
+        "2001:db8::1",
+    ],
+)
+async def test_non_public_answers_are_refused(address: str) -> None:
+    with pytest.raises(BlockedAddress):
+        await _resolve([address], "https")
+
+
+async def test_public_answers_pass_over_https_only() -> None:
+    assert await _resolve([PUBLIC], "https") == [PUBLIC]
+    with pytest.raises(BlockedAddress):
+        await _resolve([PUBLIC], "http")  # plain http only inside an allowed network
+
+
+async def test_one_bad_address_among_good_ones_refuses_the_whole_answer() -> None:
+    with pytest.raises(BlockedAddress):
+        await _resolve([PUBLIC, "10.0.0.7"], "https")
+
+
+async def test_allowed_networks_admit_private_addresses_over_both_schemes() -> None:
+    assert await _resolve(["127.0.0.5"], "https", LOOPBACK) == ["127.0.0.5"]  # type: ignore[arg-type]
+    assert await _resolve(["127.0.0.5"], "http", LOOPBACK) == ["127.0.0.5"]  # type: ignore[arg-type]
+    with pytest.raises(BlockedAddress):
+        await _resolve(["10.0.0.1"], "http", LOOPBACK)  # type: ignore[arg-type]
+
+
+async def test_dns_rebinding_is_caught_at_connect_time() -> None:
+    """The URL passes the create-time check (public answer), then DNS answers loopback."""
+    answers = {"now": [PUBLIC]}
+    check_url("https://rebind.example/hook", [], resolve=lambda _h, _p: answers["now"])
+    answers["now"] = ["127.0.0.1"]
+    with Receiver() as receiver:
+        stub = StubResolver(lambda _h: answers["now"])
+        client = PushClient(Settings(allow_network=[]), resolver=stub)
+        await client.start()
+        try:
+            target = parse_target(f"https://rebind.example:{receiver.port}/hook")
+            outcome = await client.post(target, b"{}", {})
+        finally:
+            await client.close()
+        assert receiver.count() == 0
+    assert stub.lookups == ["rebind.example"]
+    assert not outcome.success and outcome.error == "blocked_address"
+
+
+async def test_ip_literals_are_checked_without_dns() -> None:
+    client = PushClient(Settings(allow_network=[]))
+    await client.start()
+    try:
+        for url in (
+            "https://127.0.0.1/x",
+            "https://[::1]/x",
+            "https://169.254.169.254/latest",
+            "https://[::ffff:10.0.0.1]/x",
+        ):
+            outcome = await client.post(parse_target(url), b"{}", {})
+            assert outcome.error == "blocked_address", url
+    finally:
+        await client.close()
+
+
+def test_the_create_time_rule_refuses_what_connect_time_refuses() -> None:
+    for url, answer in [
+        ("https://internal.example/", "10.0.0.1"),
+        ("https://localhost/", "127.0.0.1"),
+        ("http://public.example/", PUBLIC),
+    ]:
+        with pytest.raises(BadRequest):
+            check_url(url, [], resolve=lambda _h, _p, a=answer: [a])  # type: ignore[misc]
+    check_url("https://public.example/", [], resolve=lambda _h, _p: [PUBLIC])
+
+
+def test_error_classes() -> None:
+    assert status_class(200) is None and status_class(204) is None
+    assert status_class(301) == "redirect" and status_class(308) == "redirect"
+    assert status_class(404) == "http_404" and status_class(500) == "http_500"
+    assert status_class(199) == "http_199"
+    assert classify(TimeoutError()) == "timeout"
+    assert classify(BlockedAddress("x")) == "blocked_address"
+    assert classify(ConnectionResetError()) == "connection_reset"
+    assert classify(aiohttp.ServerDisconnectedError()) == "connection_reset"
+    assert classify(RuntimeError("?")) == "connection_error"
+
+
+def test_targets_parse_once_and_refuse_non_http_urls() -> None:
+    target = parse_target("https://Example.COM:8443/a?b=c")
+    assert target is not None and target.scheme == "https" and not target.literal
+    literal = parse_target("http://127.0.0.1:9/x")
+    assert literal is not None and literal.literal
+    for bad in ("ftp://example.com/", "https://user:pw@example.com/", "not a url", "https:///x"):
+        assert parse_target(bad) is None, bad
