@@ -97,6 +97,13 @@ def serve(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["dt"]:
+        # Everything after `dt` belongs to disruptive-cli (its own --help included), so argparse
+        # must not see it; the `dt` subparser below exists only to list the command in --help.
+        from conduit.dtcli import main as dt_main
+
+        return dt_main(arguments[1:])
     parser = argparse.ArgumentParser(prog="conduit", description="Conduit event platform")
     parser.add_argument("--version", action="version", version=f"conduit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,6 +125,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     receive_parser.add_argument("--port", type=int, default=8081)
     receive_parser.add_argument("--host", default="127.0.0.1")
     receive_parser.add_argument("--secret", default=env("RECEIVE_SECRET"), help="signature secret")
+    sub.add_parser(
+        "dt",
+        add_help=False,
+        help="the official disruptive-cli (`dt ...`) against a Conduit server"
+        " (options: --server URL, --credentials FILE)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=getattr(args, "log_level", "info").upper(),

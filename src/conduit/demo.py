@@ -1,14 +1,16 @@
-"""`conduit demo`: the server, an emulated fleet, a local receiver and a connector to it, in one command.
+"""`conduit demo`: the server, an emulated fleet, a local receiver and a connector to it.
 
-A new user should see signed events arriving within seconds, so the demo drives the server only through its
-public API (as an integration would): it creates emulated devices, a Data Connector pointing at a receiver
-on 127.0.0.1, and publishes realistic events — temperature drifting, touches, a door contact, humidity and
-network-status heartbeats. The receiver verifies every push's signature with `conduit.receiver` and prints it.
+A new user should see signed events arriving within seconds, so the demo drives the server only
+through its public API (as an integration would): it creates emulated devices, a Data Connector
+pointing at a receiver on 127.0.0.1, and publishes realistic events — temperature drifting, touches,
+a door contact, humidity and network-status heartbeats. The receiver verifies every push's signature
+with `conduit.receiver` and prints one line per push.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import random
@@ -55,7 +57,8 @@ class DemoReceiver:
             {k: v for k, v in (data or {}).items() if k not in ("updateTime", "samples")}
         )
         print(
-            f"  receiver: #{self.received:<5} verified  {event['eventType']:<14} {name:<18} {summary}",
+            f"  receiver: #{self.received:<5} verified  "
+            f"{event['eventType']:<14} {name:<18} {summary}",
             flush=True,
         )
         return web.Response(status=200, text="ok")
@@ -94,27 +97,62 @@ def _heartbeat() -> dict[str, Any]:
     return {"networkStatus": {"signalStrength": max(0, min(100, 2 * (rssi + 100))), "rssi": rssi}}
 
 
-async def _run_fleet(api: str, auth: aiohttp.BasicAuth, project: str, receiver_url: str, secret: str,
-                     interval: float, stop: asyncio.Event) -> None:
-    async with aiohttp.ClientSession(auth=auth, raise_for_status=True) as http:
-        devices: list[tuple[str, str]] = []
-        for device_type, name in FLEET:
+async def _ensure_fleet(
+    http: aiohttp.ClientSession, api: str, project: str
+) -> list[tuple[str, str]]:
+    """The demo's devices, created on the first run and reused on later ones (label `site=demo`)."""
+    async with http.get(
+        f"{api}/projects/{project}/devices", params={"label_filters": "site=demo"}
+    ) as res:
+        existing = {d["labels"].get("name"): d for d in (await res.json())["devices"]}
+    devices = []
+    for device_type, name in FLEET:
+        device = existing.get(name)
+        if device is None or device["type"] != device_type:
             async with http.post(
                 f"{api}/projects/{project}/devices",
                 json={"type": device_type, "labels": {"name": name, "site": "demo"}},
             ) as res:
                 device = await res.json()
-            devices.append((device["name"].rsplit("/", 1)[-1], device_type))
-        async with http.post(
-            f"{api}/projects/{project}/dataconnectors",
-            json={
-                "displayName": "demo receiver",
-                "type": "HTTP_PUSH",
-                "labels": ["name", "site"],
-                "httpConfig": {"url": receiver_url, "signatureSecret": secret},
-            },
-        ) as res:
-            connector = await res.json()
+        devices.append((device["name"].rsplit("/", 1)[-1], device_type))
+    return devices
+
+
+async def _ensure_connector(
+    http: aiohttp.ClientSession, api: str, project: str, receiver_url: str, secret: str
+) -> dict[str, Any]:
+    """One connector named "demo receiver", pointed at this run's receiver and secret."""
+    config = {
+        "displayName": "demo receiver",
+        "status": "ACTIVE",
+        "labels": ["name", "site"],
+        "httpConfig": {"url": receiver_url, "signatureSecret": secret},
+    }
+    async with http.get(f"{api}/projects/{project}/dataconnectors") as res:
+        for connector in (await res.json())["dataConnectors"]:
+            if connector["displayName"] == "demo receiver":
+                async with http.patch(f"{api}/{connector['name']}", json=config) as updated:
+                    result: dict[str, Any] = await updated.json()
+                    return result
+    async with http.post(
+        f"{api}/projects/{project}/dataconnectors", json={"type": "HTTP_PUSH", **config}
+    ) as res:
+        created: dict[str, Any] = await res.json()
+        return created
+
+
+async def _run_fleet(
+    api: str,
+    auth: aiohttp.BasicAuth,
+    project: str,
+    receiver_url: str,
+    secret: str,
+    interval: float,
+    stop: asyncio.Event,
+) -> None:
+    async with aiohttp.ClientSession(auth=auth, raise_for_status=True) as http:
+        devices = await _ensure_fleet(http, api, project)
+        connector = await _ensure_connector(http, api, project, receiver_url, secret)
         print(f"  demo: {len(devices)} emulated devices, connector {connector['name']}", flush=True)
         print(f"  demo: pushes go to {receiver_url}, signed with secret {secret!r}\n", flush=True)
         states: dict[str, dict[str, Any]] = {d: {} for d, _ in devices}
@@ -122,16 +160,16 @@ async def _run_fleet(api: str, auth: aiohttp.BasicAuth, project: str, receiver_u
         while not stop.is_set():
             for device_id, device_type in devices:
                 publish = f"{api}/projects/{project}/devices/{device_id}:publish"
-                async with http.post(publish, json=_event_for(device_type, step, states[device_id])):
+                async with http.post(
+                    publish, json=_event_for(device_type, step, states[device_id])
+                ):
                     pass
                 if step % 5 == 0:
                     async with http.post(publish, json=_heartbeat()):
                         pass
             step += 1
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
 
 async def run_demo(settings: Settings, receiver_port: int, interval: float) -> None:
@@ -143,10 +181,18 @@ async def run_demo(settings: Settings, receiver_port: int, interval: float) -> N
     runner = await _start_receiver(receiver, receiver_port)
     app = create_app(settings)
     server = uvicorn.Server(
-        uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
-                       access_log=False, lifespan="on")
+        uvicorn.Config(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
     )
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    # The demo handles Ctrl-C itself (to stop the fleet first), so uvicorn must not capture signals.
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -181,7 +181,11 @@ async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_p
             other = await engine.connector(fresh.url, events=["temperature"])
             for _ in range(10):
                 await engine.publish("touch")
-            await eventually(lambda: _released(engine, busy) == 10)
+            try:
+                await eventually(lambda: _released(engine, busy) == 10, timeout=2)
+            except AssertionError:
+                print(backlogged.count(), [tuple(r) for r in engine.query("select id, attempts, lease_until from deliveries")], engine.dispatcher.snapshot())
+                raise
             attempts = len(engine.attempts(busy))
             await _advance_until_attempts(engine, busy, attempts + 1, step=2.0)  # the probe: 200
             await eventually(lambda: backlogged.active == 3)  # retries take 3 of the 4 slots...
