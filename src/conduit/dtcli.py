@@ -1,22 +1,22 @@
-"""`conduit dt ...` (or `python -m conduit.dtcli ...`): the official `disruptive-cli`, aimed at Conduit.
+"""`conduit dt ...` (or `python -m conduit.dtcli ...`): the official `disruptive-cli`, for Conduit.
 
 Why a launcher: `disruptive-cli` (the `dt` command) has no flag or environment variable for the API
 address; it always talks to `disruptive.base_url`, which is hard-coded to DT Cloud. And `disruptive`
-reads `DT_CREDENTIALS_FILE` once, when it is first imported (`default_auth = Auth.init()`). So this
-launcher sets the credentials file before the first import, then points `disruptive.base_url` and
-`disruptive.emulator_base_url` at `{server}/v2`, then runs the CLI's own, unmodified entry point with
+reads `DT_CREDENTIALS_FILE` once, when it is first imported (`default_auth = Auth.init()`). So the
+launcher sets the credentials file before that first import, points `disruptive.base_url` and
+`disruptive.emulator_base_url` at `{server}/v2`, and runs the CLI's own, unmodified entry point with
 the remaining arguments. Nothing of the CLI is changed; what a user sees is what `dt` prints.
 
 Where things come from (flags > environment > defaults, as everywhere in Conduit):
-- server: `--server URL`, else `CONDUIT_SERVER`, else the server that issued the credentials (the origin
-  of their `tokenEndpoint`, which Conduit writes as `{server}/oauth2/token`), else
+- server: `--server URL`, else `CONDUIT_SERVER`, else the server that issued the credentials (the
+  origin of their `tokenEndpoint`, which Conduit writes as `{server}/oauth2/token`), else
   `http://127.0.0.1:8080`;
 - credentials: `--credentials FILE`, else `DT_CREDENTIALS_FILE`, else
-  `{CONDUIT_DATA_DIR or ./conduit-data}/credentials.json` when that file exists. Without any, `dt` runs
-  unauthenticated (help and `dt config` need nothing) and API commands fail with `Unauthorized`.
+  `{CONDUIT_DATA_DIR or ./conduit-data}/credentials.json` when that file exists. Without any,
+  `dt` runs unauthenticated (help and `dt config` need nothing); API commands get `Unauthorized`.
 
-The launcher's two options are taken from anywhere in the arguments (`dt` itself has neither) up to a
-`--`, after which everything goes to `dt` verbatim.
+The launcher's two options are taken from anywhere in the arguments (`dt` itself has neither) up to
+a `--`, after which everything goes to `dt` verbatim.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Launch:
 
 
 def split_args(argv: Sequence[str]) -> tuple[str | None, str | None, list[str]]:
-    """Take `--server` and `--credentials` (`--opt value` or `--opt=value`) out; keep the rest in order."""
+    """Take out `--server` and `--credentials` (`--opt value` or `--opt=value`); keep the rest."""
     server: str | None = None
     credentials: str | None = None
     rest: list[str] = []
@@ -95,7 +95,7 @@ def api_url(server: str) -> str:
 
 
 def read_credentials(path: Path) -> dict[str, Any]:
-    """The `serviceAccount` of a DT credentials file, checked so `disruptive`'s import cannot fail on it."""
+    """The `serviceAccount` of a DT credentials file, checked so importing `disruptive` works."""
     try:
         document = json.loads(path.read_text())
     except FileNotFoundError as exc:
@@ -149,17 +149,17 @@ def resolve(argv: Sequence[str], environ: Mapping[str, str]) -> Launch:
 def fix_shared_page_token(request_class: Any) -> None:
     """Give every `DTRequest.paginated_get` call its own `params` dict.
 
-    `disruptive` 1.7.3 declares `params: dict = {}` and writes `pageToken` into it, so after a listing
-    that spanned pages every later listing in the process (e.g. `dt data-connector list -` reading
-    several project ids from a pipe) starts from a stale page and skips items. Fixed here, in the
-    launcher's own process, because the CLI cannot be told to pass `params`.
+    `disruptive` 1.7.3 declares `params: dict = {}` and writes `pageToken` into it, so after a
+    listing that spanned pages every later listing in the process (e.g. `dt data-connector list -`
+    reading several project ids from a pipe) starts from a stale page and skips items. Fixed here,
+    in the launcher's own process, because the CLI cannot be told to pass `params`.
     """
     original = request_class.paginated_get.__func__
     if getattr(original, "_conduit_fixed", False):
         return
 
     def paginated_get(
-        cls: Any, url: str, pagination_key: str, params: dict[str, Any] | None = None, **kw: Any
+        cls: Any, /, url: str, pagination_key: str, params: dict[str, Any] | None = None, **kw: Any
     ) -> Any:
         return original(cls, url, pagination_key, dict(params or {}), **kw)
 
@@ -174,7 +174,7 @@ def require_cli() -> None:
 
 
 def _error_text(exc: BaseException) -> str:
-    """`NotFound: device x not found (404)` from a `disruptive` error carrying Conduit's error body."""
+    """`NotFound: device x not found (404)`, from a `disruptive` error with Conduit's error body."""
     detail: Any = exc.args[0] if exc.args else ""
     if isinstance(detail, dict) and "error" in detail:
         message = detail["error"]
@@ -192,8 +192,8 @@ def run(launch: Launch, environ: MutableMapping[str, str] = os.environ) -> int:
         environ["DT_CREDENTIALS_FILE"] = str(launch.credentials)
     # Only now may `disruptive` be imported (`dtcli` imports it too): it reads the variable above.
     already_imported = "disruptive" in sys.modules
-    disruptive = importlib.import_module("disruptive")
-    if already_imported:  # its credentials were read at its first import, maybe from elsewhere
+    disruptive: Any = importlib.import_module("disruptive")
+    if already_imported and launch.credentials is not None:  # it read other credentials back then
         disruptive.default_auth = disruptive.Auth.init()
     disruptive.base_url = launch.api_url
     disruptive.emulator_base_url = launch.api_url
@@ -206,7 +206,9 @@ def run(launch: Launch, environ: MutableMapping[str, str] = os.environ) -> int:
     try:
         cli.entry_point()
     except errors.ConnectionError as exc:
-        print(f"{PROG}: {_error_text(exc)} — is Conduit running at {launch.api_url}?", file=sys.stderr)
+        print(
+            f"{PROG}: {_error_text(exc)} — is Conduit running at {launch.api_url}?", file=sys.stderr
+        )
         return 1
     except errors.Unauthorized as exc:
         hint = "" if launch.credentials else " (no credentials: pass --credentials FILE)"
@@ -223,6 +225,7 @@ def run(launch: Launch, environ: MutableMapping[str, str] = os.environ) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit status: `dt`'s own; 1 for an API error; 2 for a problem with the launcher's inputs."""
     try:
         launch = resolve(sys.argv[1:] if argv is None else argv, os.environ)
         return run(launch)

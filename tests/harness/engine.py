@@ -1,8 +1,9 @@
-"""The delivery engine in the test's own process: a real SQLite file, a real Dispatcher, a ManualClock.
+"""The delivery engine in the test's own process: a real SQLite file, a real Dispatcher, a
+ManualClock.
 
-For the rules that depend on time (backoff, 12-hour expiry, 5-day auto-disable) the test owns the clock
-and jumps it; everything else is real — the store, the group-committing writer, the aiohttp client, and
-receivers listening on 127.0.0.1.
+For the rules that depend on time (backoff, 12-hour expiry, 5-day auto-disable) the test owns the
+clock and jumps it; everything else is real — the store, the group-committing writer, the aiohttp
+client, and receivers listening on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from conduit.delivery.enqueue import enqueue_event
 from conduit.domain.dataconnectors import ACTIVE, DataConnector
 from conduit.domain.ids import new_emulated_device_id, new_id
 from conduit.domain.times import rfc3339
+from tests.harness.receivers import eventually
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
@@ -121,6 +123,17 @@ class Engine:
             "SELECT max(id) FROM delivery_attempts WHERE connector_id = ?", connector_id
         )
         return int(rows[0][0] or 0)
+
+    async def advance_until_attempts(self, connector_id: str, count: int, step: float) -> None:
+        """Jump the clock by `step` until the connector has made `count` attempts (a retry is due
+        only after its backoff, so some jumps find nothing to do yet)."""
+        while len(self.attempts(connector_id)) < count:
+            before = len(self.attempts(connector_id))
+            self.clock.advance(step)
+            try:
+                await eventually(lambda b=before: len(self.attempts(connector_id)) > b, within=0.5)
+            except AssertionError:
+                continue
 
     def status(self, connector_id: str) -> str:
         return str(self.query("SELECT status FROM dataconnectors WHERE id = ?", connector_id)[0][0])

@@ -1,8 +1,8 @@
 """Real push receivers for tests: aiohttp servers on 127.0.0.1, each in a thread with its own loop.
 
-A receiver records every request it gets (headers, raw body, arrival time) and answers according to a
-`Behaviour`: always 200, a status sequence (500 then 200), slow, hanging, redirecting, or serving TLS
-with a certificate from a throw-away CA. Tests wait for requests with `wait_for` (sync) or
+A receiver records every request it gets (headers, raw body, arrival time) and answers according to
+a `Behaviour`: always 200, a status sequence (500 then 200), slow, hanging, redirecting, or serving
+TLS with a certificate from a throw-away CA. Tests wait for requests with `wait_for` (sync) or
 `await receiver.wait(n)` (async, for tests that run the dispatcher in their own loop).
 """
 
@@ -161,9 +161,9 @@ class Receiver:
                 self._cond.wait(left)
             return list(self.requests)
 
-    async def wait(self, count: int, timeout: float = 10.0) -> list[Received]:
+    async def wait(self, count: int, within: float = 10.0) -> list[Received]:
         """`wait_for` for async tests: does not block their event loop."""
-        return await asyncio.to_thread(self.wait_for, count, timeout)
+        return await asyncio.to_thread(self.wait_for, count, within)
 
     def count(self) -> int:
         with self._cond:
@@ -251,10 +251,10 @@ def tls_files(directory: Path) -> TlsFiles:
 
 
 async def eventually(
-    check: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0, interval: float = 0.01
+    check: Callable[[], bool | Awaitable[bool]], within: float = 10.0, interval: float = 0.01
 ) -> None:
     """Poll an observable condition until it holds (a deadline, not a sleep-and-hope)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if not isinstance(result, bool):

@@ -1,9 +1,9 @@
 """`dt data-connector ...` (PyPI `disruptive-cli`) against a real server.
 
 The CLI has no option or environment variable for the API base URL: it uses `disruptive.base_url`,
-hard-coded to DT Cloud. Credentials come from `DT_CREDENTIALS_FILE` (whose `tokenEndpoint` points at
-Conduit). So the CLI runs unmodified, started by a tiny launcher that sets `disruptive.base_url`
-before calling the CLI's own entry point — what a user has to do too (docs/dataconnectors.md).
+hard-coded to DT Cloud. So the CLI runs unmodified, started by Conduit's launcher (`conduit dt`,
+here as `python -m conduit.dtcli`), which sets the base URL and `DT_CREDENTIALS_FILE` before calling
+the CLI's own entry point — what a user does too (docs/api-compatibility.md).
 """
 
 from __future__ import annotations
@@ -19,27 +19,21 @@ import pytest
 
 from tests.harness.server import ServerProcess
 
-LAUNCHER = (
-    "import os, sys, disruptive\n"
-    "disruptive.base_url = disruptive.emulator_base_url = os.environ['CONDUIT_API']\n"
-    "from dtcli.cli import entry_point\n"
-    "entry_point()\n"
-)
 URL = "https://127.0.0.1:9/hook"
 
 
 class Cli:
     def __init__(self, server: ServerProcess, home: Path) -> None:
+        self.launcher = [sys.executable, "-m", "conduit.dtcli", "--server", server.url]
+        self.launcher += ["--credentials", str(server.credentials_path)]
         self.env = {
             **os.environ,
-            "DT_CREDENTIALS_FILE": str(server.credentials_path),
-            "CONDUIT_API": server.api,
             "HOME": str(home),  # the CLI reads ~/.config/disruptive/dt-cli.yaml
         }
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-c", LAUNCHER, "data-connector", *args],
+            [*self.launcher, "data-connector", *args],
             env=self.env,
             capture_output=True,
             text=True,

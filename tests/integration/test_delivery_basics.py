@@ -1,4 +1,4 @@
-"""The dispatcher against real receivers: what arrives, how it is signed, how failures are retried."""
+"""The dispatcher against real receivers: what arrives, how it is signed, how failures retry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Retry policy on a ManualClock: probing a failing connector, isolation, 12-hour expiry, 5-day disable."""
+"""Retry policy on a ManualClock: probing a failing connector, isolation, reserved slots, 12-hour
+expiry, 5-day disable."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import time
 from pathlib import Path
 
 from conduit.delivery import metrics
+from conduit.delivery.request import build_body
 from conduit.domain.dataconnectors import SYSTEM_DISABLED
 from tests.harness.engine import Engine, running_engine
 from tests.harness.receivers import (
-    Answer,
-    Received,
     Receiver,
     Switch,
     eventually,
@@ -31,17 +31,6 @@ def _released(engine: Engine, cid: str) -> int:
     )
 
 
-async def _advance_until_attempts(engine: Engine, cid: str, count: int, step: float) -> None:
-    """Jump the clock by `step` until the connector has made `count` attempts."""
-    while len(engine.attempts(cid)) < count:
-        before = len(engine.attempts(cid))
-        engine.clock.advance(step)
-        try:
-            await eventually(lambda: len(engine.attempts(cid)) > before, timeout=0.5)
-        except AssertionError:
-            continue  # not due yet at this time: jump again
-
-
 async def test_failing_connector_is_probed_one_event_at_a_time(tmp_path: Path) -> None:
     switch = Switch(500)
     with Receiver(switch) as receiver:
@@ -53,10 +42,10 @@ async def test_failing_connector_is_probed_one_event_at_a_time(tmp_path: Path) -
                 await engine.publish()
             await eventually(lambda: _released(engine, cid) == 10)  # 9 + the rescheduled one
             assert receiver.count() == 1
-            await _advance_until_attempts(engine, cid, 3, step=1.0)  # probes, one at a time
+            await engine.advance_until_attempts(cid, 3, step=1.0)  # probes, one at a time
             assert receiver.count() == 3 and receiver.max_active == 1
             switch.status = 200
-            await _advance_until_attempts(engine, cid, 4, step=1.0)  # this probe succeeds ...
+            await engine.advance_until_attempts(cid, 4, step=1.0)  # this probe succeeds ...
             await eventually(lambda: engine.queued(cid) == 0)  # ... and the backlog follows at once
             attempts = engine.attempts(cid)
     assert [a["success"] for a in attempts[:3]] == [0, 0, 0]
@@ -72,7 +61,7 @@ async def test_slow_connector_does_not_delay_a_healthy_one(tmp_path: Path) -> No
             started = time.monotonic()
             for _ in range(20):
                 await engine.publish()
-            await healthy.wait(20, timeout=3)
+            await healthy.wait(20, within=3)
             elapsed = time.monotonic() - started
             await eventually(lambda: len(engine.attempts(fast_id)) == 20)
             fast = engine.attempts(fast_id)
@@ -113,7 +102,7 @@ async def _fail_for(engine: Engine, cid: str, days: float, step: float = 6 * HOU
         await engine.publish()
         last = engine.last_attempt(cid)
         engine.clock.advance(step)
-        await eventually(lambda: engine.last_attempt(cid) > last)
+        await eventually(lambda n=last: engine.last_attempt(cid) > n)
 
 
 async def test_system_disabled_after_five_days_of_failures_only(tmp_path: Path) -> None:
@@ -129,7 +118,7 @@ async def test_system_disabled_after_five_days_of_failures_only(tmp_path: Path) 
             await engine.publish()
             last = engine.last_attempt(cid)
             engine.clock.advance(6 * HOUR)
-            await eventually(lambda: engine.last_attempt(cid) > last)
+            await eventually(lambda n=last: engine.last_attempt(cid) > n)
         assert engine.status(cid) == SYSTEM_DISABLED
         assert (
             5 * DAY <= engine.clock.now() - failing_since < 5.25 * DAY
@@ -169,29 +158,28 @@ async def test_idle_connector_is_never_disabled(tmp_path: Path) -> None:
 
 
 async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_path: Path) -> None:
-    def flaky_then_slow(_request: Received, index: int) -> Answer:
-        if index < 10:
-            return Answer(500)  # the first attempts fail: ten retries pile up
-        return Answer(200, delay=0.0 if index == 10 else 3.0)  # probe succeeds; then slow
-
-    with Receiver(flaky_then_slow) as backlogged, Receiver() as fresh:
-        settings = {"max_in_flight": 4, "max_in_flight_per_connector": 4, "delivery_timeout": 10.0}
-        async with running_engine(tmp_path, **settings) as engine:
+    settings = {"max_in_flight": 4, "max_in_flight_per_connector": 4, "delivery_timeout": 10.0}
+    with Receiver(slow(3.0)) as backlogged, Receiver() as fresh:
+        async with running_engine(tmp_path, started=False, **settings) as engine:
             busy = await engine.connector(backlogged.url, events=["touch"])
-            other = await engine.connector(fresh.url, events=["temperature"])
-            for _ in range(10):
-                await engine.publish("touch")
-            try:
-                await eventually(lambda: _released(engine, busy) == 10, timeout=2)
-            except AssertionError:
-                print(backlogged.count(), [tuple(r) for r in engine.query("select id, attempts, lease_until from deliveries")], engine.dispatcher.snapshot())
-                raise
-            attempts = len(engine.attempts(busy))
-            await _advance_until_attempts(engine, busy, attempts + 1, step=2.0)  # the probe: 200
-            await eventually(lambda: backlogged.active == 3)  # retries take 3 of the 4 slots...
+            await engine.connector(fresh.url, events=["temperature"])
+            now = engine.clock.now()
+            body = build_body({"eventId": "x", "eventType": "touch"}, {}, {})
+            await engine.ctx.store.db.write(  # twenty events that have failed twice, all due
+                lambda c: c.executemany(
+                    "INSERT INTO deliveries(connector_id, event_id, event_time, body, attempts,"
+                    " next_attempt) VALUES (?, ?, ?, ?, 2, ?)",
+                    [(busy, f"retry-{i}", now, body, now) for i in range(20)],
+                )
+            )
+            await engine.dispatcher.start()
+            await eventually(lambda: backlogged.active == 3)  # retries hold 3 of the 4 slots ...
             assert engine.dispatcher.in_flight_retries == 3
             published = time.monotonic()
-            await engine.publish("temperature", {"value": 1.0, "updateTime": "x"})
-            await fresh.wait(1, timeout=2)  # ... and a fresh event gets the fourth at once
+            await engine.publish("temperature", {"value": 1.0})
+            await fresh.wait(1, within=2)  # ... so a fresh event gets the fourth at once
             assert time.monotonic() - published < 1.0
-            assert backlogged.max_active <= 4 and engine.dispatcher.in_flight <= 4
+            await engine.publish("touch")  # the busy connector's own fresh events too
+            await eventually(lambda: backlogged.active == 4)
+            assert engine.dispatcher.in_flight_retries == 3
+            assert backlogged.max_active == 4

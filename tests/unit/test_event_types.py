@@ -182,6 +182,15 @@ def test_ping_envelope() -> None:
         ),
         ("temperature", {"temperature": {"value": 1, "updateTime": "yesterday"}}, "RFC 3339"),
         ("temperature", {"temperature": {"value": 1, "updateTime": 5}}, "RFC 3339"),
+        # times the official client could not parse back (years outside 1970-9999 in UTC)
+        ("touch", {"touch": {"updateTime": "0001-01-01T00:00:00+14:00"}}, "between 1970"),
+        ("touch", {"touch": {"updateTime": "9999-12-31T23:59:59-14:00"}}, "between 1970"),
+        ("touch", {"touch": {"updateTime": "1969-12-31T23:59:59Z"}}, "between 1970"),
+        (
+            "temperature",
+            {"temperature": {"value": 1, "samples": [{"value": 1, "sampleTime": "0999-01-01"}]}},
+            "between 1970",
+        ),
         ("proximity", {"objectPresent": {"state": "MAYBE"}}, "must be one of PRESENT"),
         ("touchCounter", {"touchCount": {"total": -1}}, "at least 0"),
         ("touchCounter", {"touchCount": {"total": 1.5}}, "must be an integer"),
@@ -254,3 +263,11 @@ def test_event_type_filters_must_be_known() -> None:
     assert check_event_types(["touch", "labelsChanged"]) == ["touch", "labelsChanged"]
     with pytest.raises(BadRequest):
         check_event_types(["touch", "tuch"])
+
+
+@pytest.mark.parametrize("stamp", ["1970-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"])
+def test_the_extreme_event_times_still_parse_with_the_official_client(stamp: str) -> None:
+    data = normalize_published("touch", {"touch": {"updateTime": stamp}}, NOW).data
+    event = dt.events.Event(envelope("e", "p", "d", "touch", data, NOW))
+    assert event.data.raw["updateTime"] == data["updateTime"]
+    assert len(data["updateTime"].split("-")[0]) == 4

@@ -7,37 +7,24 @@ bodies are returned as stored, byte for byte the envelopes that streams and push
 
 from __future__ import annotations
 
-import base64
-import binascii
-
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conduit.api.devices import load_device
-from conduit.api.http import page_size, query_list, query_param
+from conduit.api.http import (
+    decode_keyset_token,
+    encode_keyset_token,
+    page_size,
+    query_list,
+    query_param,
+)
 from conduit.auth.principal import authenticate
 from conduit.context import context_of
 from conduit.domain.errors import BadRequest
 from conduit.domain.event_types import check_event_types, parse_micros, to_micros
 
 DEFAULT_WINDOW_MICROS = 24 * 3600 * 1_000_000
-
-
-def encode_position(ts: float, seq: int) -> str:
-    return base64.urlsafe_b64encode(f"k:{ts!r}:{seq}".encode()).decode().rstrip("=")
-
-
-def decode_position(token: str) -> tuple[float, int]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        kind, ts, seq = raw.split(":")
-        position = (float(ts), int(seq))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("invalid page token") from exc
-    if kind != "k" or position[1] < 0:
-        raise BadRequest("invalid page token")
-    return position
 
 
 async def list_events(request: Request) -> Response:
@@ -64,11 +51,11 @@ async def list_events(request: Request) -> Response:
         start=start / 1_000_000,
         end=end / 1_000_000,
         event_types=event_types,
-        after=decode_position(token) if token else None,
+        after=decode_keyset_token(token) if token else None,
         limit=size + 1,
     )
     page = rows[:size]
-    next_token = encode_position(page[-1][0], page[-1][1]) if len(rows) > size else ""
+    next_token = encode_keyset_token(page[-1][0], page[-1][1]) if len(rows) > size else ""
     body = b'{"events":[' + b",".join(r[2] for r in page) + b'],"nextPageToken":"'
     return Response(body + next_token.encode() + b'"}', media_type="application/json")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -116,6 +117,29 @@ def page_offset(request: Request) -> int:
     if kind != "o" or offset < 0:
         raise BadRequest("invalid page token")
     return offset
+
+
+# Keyset tokens name the last row of a page as (position, row id). The row id is bound as a SQLite
+# INTEGER, so anything outside its range (or a position that is not a finite number) cannot be a
+# token this server issued: it is a 400, never a database error.
+MAX_ROW_ID = 2**63 - 1
+
+
+def encode_keyset_token(position: float, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"k:{position!r}:{row_id}".encode()).decode().rstrip("=")
+
+
+def decode_keyset_token(token: str) -> tuple[float, int]:
+    """The (position, row id) of a keyset page token; 400 for anything this server never issued."""
+    try:
+        decoded = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        kind, position, row_id = decoded.split(":")
+        keyset = (float(position), int(row_id))
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise BadRequest("invalid page token") from exc
+    if kind != "k" or not math.isfinite(keyset[0]) or not 0 <= keyset[1] <= MAX_ROW_ID:
+        raise BadRequest("invalid page token")
+    return keyset
 
 
 def paginate(request: Request, items: Sequence[T]) -> tuple[Sequence[T], str]:

@@ -13,7 +13,6 @@ indexed query.
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 from dataclasses import dataclass
 
@@ -119,7 +118,7 @@ async def _basic(ctx: Context, credentials: str, now: float) -> Identity:
         return identity
     try:
         key_id, sep, secret = base64.b64decode(credentials, validate=True).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # binascii.Error, UnicodeDecodeError, or a non-ASCII header
         raise Unauthorized("malformed Basic credentials") from exc
     if not sep or not key_id:
         raise Unauthorized("malformed Basic credentials")

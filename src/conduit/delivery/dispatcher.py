@@ -97,6 +97,8 @@ class Dispatcher:
 
     async def start(self) -> None:
         """Take over the queue: release a predecessor's claims, then serve new rows from here on."""
+        import os, sys
+        sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
@@ -496,37 +498,37 @@ class Dispatcher:
                     state.note_backlog(now)
         if self._sweeping:
             return
-        if now >= self._next_expire:
+        expire, prune = now >= self._next_expire, now >= self._next_prune
+        if expire:
             self._next_expire = now + EXPIRE_EVERY
-            self._sweeping = True
-            self._spawn(self._housekeeping(expire=True, now=now))
-        elif now >= self._next_prune:
+        if prune:
             self._next_prune = now + PRUNE_EVERY
+        if expire or prune:
             self._sweeping = True
-            self._spawn(self._housekeeping(expire=False, now=now))
+            self._spawn(self._housekeeping(now, expire=expire, prune=prune))
 
-    async def _housekeeping(self, *, expire: bool, now: float) -> None:
-        """Expire rows past 12 hours, or prune attempts past 24 hours, in bounded jobs."""
+    async def _housekeeping(self, now: float, *, expire: bool, prune: bool) -> None:
+        """Expire rows past 12 hours and prune attempts past 24 hours, in bounded jobs."""
         try:
-            while not self._stopping:
-                if expire:
-                    expired = await self.db.write(lambda c: queue.expire_old(c, now, SWEEP_BATCH))
-                    count = sum(expired.values())
-                    if count:
-                        metrics.EXPIRED.inc(count)
-                        log.info("expired %d deliveries older than 12 hours", count)
-                else:
-                    count = await self.db.write(
-                        lambda c: attempt_log.prune_attempts(c, now, SWEEP_BATCH)
-                    )
-                if count < SWEEP_BATCH:
-                    return
+            while expire and not self._stopping:
+                expired = await self.db.write(lambda c: queue.expire_old(c, now, SWEEP_BATCH))
+                count = sum(expired.values())
+                if count:
+                    metrics.EXPIRED.inc(count)
+                    log.info("expired %d deliveries older than 12 hours", count)
+                expire = count == SWEEP_BATCH
+            while prune and not self._stopping:
+                pruned = await self.db.write(
+                    lambda c: attempt_log.prune_attempts(c, now, SWEEP_BATCH)
+                )
+                prune = pruned == SWEEP_BATCH
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("delivery housekeeping failed; it runs again later")
         finally:
             self._sweeping = False
+            self._wake.set()
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

@@ -159,10 +159,20 @@ def _text(path: str, value: Any, _: dict[str, Any]) -> Any:
     return value
 
 
+# An event time must render as RFC 3339 with a four-digit year, in UTC, or the official client's
+# parser rejects the event (and with it the device whose `reported` holds it); sensors did not
+# exist before 1970 either.
+MIN_EVENT_MICROS = 0  # 1970-01-01T00:00:00Z
+MAX_EVENT_MICROS = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
+
+
 def _timestamp(path: str, value: Any, _: dict[str, Any]) -> Any:
     if not isinstance(value, str):
         raise _fail(path, "an RFC 3339 timestamp string", value)
-    return format_micros(parse_micros(value, path))
+    micros = parse_micros(value, path)
+    if not MIN_EVENT_MICROS <= micros <= MAX_EVENT_MICROS:
+        raise BadRequest(f"{path} must be between 1970-01-01 and 9999-12-31 in UTC, got {value!r}")
+    return format_micros(micros)
 
 
 def _one_of(*choices: str) -> Checker:
