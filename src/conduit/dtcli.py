@@ -36,6 +36,10 @@ PROG = "conduit dt"
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 CREDENTIALS_FILE = "credentials.json"
 INSTALL_HINT = "pip install 'conduit[cli]'"
+NO_CREDENTIALS = (
+    "no credentials: pass --credentials FILE (Conduit writes credentials.json to its data"
+    " directory), set DT_CREDENTIALS_FILE or CONDUIT_DATA_DIR"
+)
 TOKEN_PATH = "/oauth2/token"
 # What `disruptive` requires of a credentials file (`ServiceAccountAuth.from_credentials_file`).
 CREDENTIAL_FIELDS = ("keyId", "secret", "email", "algorithm", "tokenEndpoint")
@@ -211,8 +215,11 @@ def run(launch: Launch, environ: MutableMapping[str, str] = os.environ) -> int:
         )
         return 1
     except errors.Unauthorized as exc:
-        hint = "" if launch.credentials else " (no credentials: pass --credentials FILE)"
-        print(f"{PROG}: {_error_text(exc)}{hint}", file=sys.stderr)
+        if isinstance(disruptive.default_auth, disruptive.authentication.Unauthenticated):
+            # disruptive's own text explains DT Cloud's environment variables, not Conduit's files
+            print(f"{PROG}: Unauthorized: {NO_CREDENTIALS}", file=sys.stderr)
+        else:
+            print(f"{PROG}: {_error_text(exc)}", file=sys.stderr)
         return 1
     except errors.DTApiError as exc:
         print(f"{PROG}: {_error_text(exc)}", file=sys.stderr)

@@ -243,8 +243,22 @@ def test_a_server_that_is_not_running_is_named(server: ServerProcess, home: Path
 def test_without_any_credentials_api_commands_say_so(home: Path) -> None:
     done = run([*LAUNCHER, "--server", "http://127.0.0.1:9", "role", "list"], clean_env(home), home)
     assert done.returncode == 1
-    assert done.stderr.startswith("conduit dt: Unauthorized: Missing Service Account credentials.")
-    assert done.stderr.strip().endswith("(no credentials: pass --credentials FILE)")
+    assert done.stderr.strip() == (
+        "conduit dt: Unauthorized: no credentials: pass --credentials FILE (Conduit writes"
+        " credentials.json to its data directory), set DT_CREDENTIALS_FILE or CONDUIT_DATA_DIR"
+    )
+
+
+def test_bad_credentials_are_refused_by_the_server(server: ServerProcess, home: Path) -> None:
+    forged = home / "forged.json"
+    document = json.loads(server.credentials_path.read_text())
+    document["serviceAccount"]["secret"] = "0" * 32
+    forged.write_text(json.dumps(document))
+    done = run([*LAUNCHER, "--credentials", str(forged), "role", "list"], clean_env(home), home)
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "conduit dt: Unauthorized: Could not authenticate with the provided credentials."
+    )
 
 
 def test_help_version_and_local_commands_need_no_server(home: Path) -> None:

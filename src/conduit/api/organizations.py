@@ -58,7 +58,8 @@ async def organization_permissions(request: Request) -> Response:
     granted = principal.organization_permissions(org_id)
     if not granted and not ctx.store.organization_visible_to(principal.id, org_id):
         raise NotFound(f"organization {org_id} not found")
-    return page_response("permissions", sorted(granted), "")
+    page, token = paginate(request, sorted(granted))
+    return page_response("permissions", list(page), token)
 
 
 _ORG = "/v2/organizations/{organization:seg}"

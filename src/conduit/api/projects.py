@@ -147,7 +147,8 @@ async def project_permissions(request: Request) -> Response:
     principal = await authenticate(request)
     project_id = request.path_params["project"]
     granted = principal.require_project(project_id, "project.read")
-    return page_response("permissions", sorted(granted), "")
+    page, token = paginate(request, sorted(granted))
+    return page_response("permissions", list(page), token)
 
 
 _PROJECT = "/v2/projects/{project:seg}"

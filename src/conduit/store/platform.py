@@ -6,13 +6,18 @@ no concurrent request can slip between the check and the change.
 
 Memberships have no foreign key (a scope is a project or an organization), so deleting a project or
 a service account removes the matching membership rows explicitly, in the same transaction.
+
+The two reads every authorized request makes (`account_holding_key`, `roles_in_project`) are served
+from a short-lived in-process cache (`store/access_cache.py`); every write here that can change
+their answers invalidates it after committing, so in one process a change is seen by the very next
+request.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import orjson
 
@@ -32,7 +37,10 @@ from conduit.domain.accounts import (
 )
 from conduit.domain.errors import BadRequest, Conflict
 from conduit.domain.ids import new_id
+from conduit.store.access_cache import AccessCache
 from conduit.store.database import Database
+
+T = TypeVar("T")
 
 _PROJECT_SELECT = """
 SELECT p.id, p.organization_id, o.display_name AS org_name, p.display_name, p.inventory,
@@ -171,6 +179,37 @@ def _ensure_admins_remain(
 class PlatformStore:
     db: Database
     clock: Clock
+    _accounts_by_key: AccessCache[ServiceAccount | None] | None = None
+    _roles_by_project: AccessCache[tuple[tuple[str, ...], str | None]] | None = None
+
+    # ---- the access cache ------------------------------------------------------------------------
+
+    def _access_caches(
+        self,
+    ) -> tuple[
+        AccessCache[ServiceAccount | None], AccessCache[tuple[tuple[str, ...], str | None]]
+    ]:
+        if self._accounts_by_key is None or self._roles_by_project is None:
+            self._accounts_by_key = AccessCache()
+            self._roles_by_project = AccessCache()
+        return self._accounts_by_key, self._roles_by_project
+
+    def access_changed(self) -> None:
+        """Forget cached accounts and roles: called after every committed write that may change
+        who may do what (memberships, projects, service accounts, keys).
+        """
+        for cache in self._access_caches():
+            cache.invalidate()
+
+    async def _write_access(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`db.write` for every write of this store part (each may change who may do what): the
+        cache is invalidated once it has committed (or failed), before the caller resumes, so its
+        next request already sees the change.
+        """
+        try:
+            return await self.db.write(fn)
+        finally:
+            self.access_changed()
 
     # ---- first start -----------------------------------------------------------------------------
 
@@ -229,7 +268,7 @@ class PlatformStore:
             )
             _insert_membership(conn, admin, organization.create_time)
 
-        await self.db.write(insert)
+        await self._write_access(insert)
 
     # ---- organizations ---------------------------------------------------------------------------
 
@@ -243,7 +282,7 @@ class PlatformStore:
                 (org.id, org.display_name, org.create_time),
             )
 
-        await self.db.write(insert)
+        await self._write_access(insert)
         return org
 
     async def get_organization(self, org_id: str) -> Organization | None:
@@ -302,7 +341,7 @@ class PlatformStore:
                 (project_id, organization_id, display_name, int(inventory), now),
             )
 
-        await self.db.write(insert)
+        await self._write_access(insert)
         project = await self.get_project(project_id)
         assert project is not None
         return project
@@ -343,7 +382,7 @@ class PlatformStore:
             )
             return cur.rowcount
 
-        if not await self.db.write(update):
+        if not await self._write_access(update):
             return None
         return await self.get_project(project_id)
 
@@ -395,7 +434,7 @@ class PlatformStore:
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))
             return True
 
-        deleted: bool = await self.db.write(delete)
+        deleted: bool = await self._write_access(delete)
         return deleted
 
     # ---- service accounts ------------------------------------------------------------------------
@@ -413,7 +452,7 @@ class PlatformStore:
                 (account_id, project_id, email, display_name, int(enable_basic_auth), now, now),
             )
 
-        await self.db.write(insert)
+        await self._write_access(insert)
         found = await self.get_service_account(account_id)
         assert found is not None
         return found
@@ -464,7 +503,7 @@ class PlatformStore:
             )
             return cur.rowcount
 
-        if not await self.db.write(update):
+        if not await self._write_access(update):
             return None
         return await self.get_service_account(account_id)
 
@@ -492,7 +531,7 @@ class PlatformStore:
             conn.execute("DELETE FROM service_accounts WHERE id = ?", (account_id,))
             return True
 
-        deleted: bool = await self.db.write(delete)
+        deleted: bool = await self._write_access(delete)
         return deleted
 
     # ---- keys ------------------------------------------------------------------------------------
@@ -516,7 +555,7 @@ class PlatformStore:
                 (key.id, service_account_id, secret_encrypted, now),
             )
 
-        await self.db.write(insert)
+        await self._write_access(insert)
         return key
 
     async def get_key(self, key_id: str) -> Key | None:
@@ -552,20 +591,25 @@ class PlatformStore:
         def delete(conn: sqlite3.Connection) -> int:
             return conn.execute("DELETE FROM service_account_keys WHERE id = ?", (key_id,)).rowcount
 
-        return bool(await self.db.write(delete))
+        return bool(await self._write_access(delete))
 
     async def account_holding_key(self, account_id: str, key_id: str) -> ServiceAccount | None:
         """The account, if it still exists and still holds the key: the one read authentication
-        makes per request, so deleting either refuses the very next request.
+        makes per request (cached; deleting either refuses the very next request all the same).
         """
-        row = self.db.read(
-            lambda c: c.execute(
-                "SELECT sa.* FROM service_account_keys k JOIN service_accounts sa"
-                " ON sa.id = k.service_account_id WHERE k.id = ? AND sa.id = ?",
-                (key_id, account_id),
-            ).fetchone()
-        )
-        return _account(row) if row else None
+
+        def load() -> ServiceAccount | None:
+            row = self.db.read(
+                lambda c: c.execute(
+                    "SELECT sa.* FROM service_account_keys k JOIN service_accounts sa"
+                    " ON sa.id = k.service_account_id WHERE k.id = ? AND sa.id = ?",
+                    (key_id, account_id),
+                ).fetchone()
+            )
+            return _account(row) if row else None
+
+        accounts, _ = self._access_caches()
+        return accounts.get_or_load((account_id, key_id), self.clock.now(), load)
 
     # ---- memberships -----------------------------------------------------------------------------
 
@@ -592,7 +636,7 @@ class PlatformStore:
                 ),
             )
 
-        await self.db.write(upsert)
+        await self._write_access(upsert)
         return membership
 
     async def add_membership(self, membership: Membership) -> Membership:
@@ -605,7 +649,7 @@ class PlatformStore:
             except sqlite3.IntegrityError as exc:
                 raise Conflict(f"{membership.email} is already a member") from exc
 
-        await self.db.write(insert)
+        await self._write_access(insert)
         found = await self.get_membership(
             membership.scope_kind, membership.scope_id, membership.member_id
         )
@@ -644,7 +688,7 @@ class PlatformStore:
                 (orjson.dumps(roles).decode(), scope_kind, scope_id, member_id),
             ).rowcount
 
-        if not await self.db.write(update):
+        if not await self._write_access(update):
             return None
         return await self.get_membership(scope_kind, scope_id, member_id)
 
@@ -671,7 +715,7 @@ class PlatformStore:
             )
             return True
 
-        removed: bool = await self.db.write(delete)
+        removed: bool = await self._write_access(delete)
         return removed
 
     def user_member_id(self, email: str) -> str | None:
@@ -686,24 +730,30 @@ class PlatformStore:
         )
         return str(row["member_id"]) if row else None
 
-    def roles_in_project(self, member_id: str, project_id: str) -> tuple[list[str], str | None]:
+    def roles_in_project(
+        self, member_id: str, project_id: str
+    ) -> tuple[tuple[str, ...], str | None]:
         """The member's roles that apply in a project (its own plus its organization's), and the org
         id (None when the project does not exist).
 
-        Synchronous on purpose: it runs on every authorized request, as one indexed query.
+        Synchronous on purpose: it runs on every authorized request, as one indexed query, or not
+        at all while the cached answer is fresh.
         """
 
-        def query(conn: sqlite3.Connection) -> tuple[list[str], str | None]:
+        def query(conn: sqlite3.Connection) -> tuple[tuple[str, ...], str | None]:
             rows = conn.execute(_ROLES_IN_PROJECT, (member_id, project_id)).fetchall()
             if not rows:
-                return [], None
+                return (), None
             roles: list[str] = []
             for row in rows:
                 if row["roles"] is not None:
                     roles.extend(orjson.loads(row["roles"]))
-            return roles, rows[0]["organization_id"]
+            return tuple(roles), rows[0]["organization_id"]
 
-        return self.db.read(query)
+        _, by_project = self._access_caches()
+        return by_project.get_or_load(
+            (member_id, project_id), self.clock.now(), lambda: self.db.read(query)
+        )
 
     def roles_in_organization(self, member_id: str, organization_id: str) -> list[str]:
         row = self.db.read(
