@@ -41,6 +41,12 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=int(env("MAX_IN_FLIGHT_PER_CONNECTOR", "256") or 256),
     )
+    parser.add_argument(
+        "--delivery-workers",
+        type=int,
+        default=int(env("DELIVERY_WORKERS", "1") or 1),
+        help="processes that send pushes (0: send from the server process itself)",
+    )
     parser.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
     parser.add_argument(
         "--rate-limit",
@@ -67,6 +73,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         delivery_timeout=args.delivery_timeout,
         max_in_flight=args.max_in_flight,
         max_in_flight_per_connector=args.max_in_flight_per_connector,
+        delivery_workers=args.delivery_workers,
         rate_limit=args.rate_limit,
     )
 

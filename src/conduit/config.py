@@ -24,6 +24,7 @@ class Settings:
     delivery_timeout: float = 10.0
     max_in_flight: int = 1024
     max_in_flight_per_connector: int = 256
+    delivery_workers: int = 0  # sender processes for outbound pushes; 0 = in the server process
     rate_limit: bool = False
 
     @property

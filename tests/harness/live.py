@@ -1,9 +1,10 @@
 """Every documented operation, and a set of live resources to aim each of them at.
 
-The all-endpoints tests (`test_no_server_errors.py`, `test_bad_input_everywhere.py`) take the list of
-operations from the OpenAPI document, so an endpoint added tomorrow is covered tomorrow. The document
-is built from the routing table; `documented_operations()` builds it in-process (usable at collection
-time, for parametrizing), and a test checks that the running server serves exactly that document.
+The all-endpoints tests (`test_no_server_errors.py`, `test_bad_input_everywhere.py`) take the list
+of operations from the OpenAPI document, so an endpoint added tomorrow is covered tomorrow. The
+document is built from the routing table; `documented_operations()` builds it in-process (usable at
+collection time, for parametrizing), and a test checks that the running server serves exactly that
+document.
 
 `make_live` creates one resource of every kind in a fresh project, so requests reach the rules that
 sit behind the 404s, plus a valid example body per body-taking operation for the tests to bend.

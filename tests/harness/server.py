@@ -29,7 +29,11 @@ class ServerProcess:
     extra_args: list[str] = field(default_factory=list)
     # Networks pushes may reach besides the public internet; [] = the production rule (public only).
     allow_network: list[str] = field(default_factory=lambda: ["127.0.0.0/8"])
-    env: dict[str, str] = field(default_factory=dict)
+    # Added to the test's own environment; a value of None removes that variable.
+    env: dict[str, str | None] = field(default_factory=dict)
+    # False: pass no settings as flags (only `extra_args`), so `env` (CONDUIT_*) must carry them.
+    flags: bool = True
+    cwd: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -54,11 +58,7 @@ class ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data_dir / "server.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
-        cmd = [
-            sys.executable,
-            "-m",
-            "conduit",
-            "serve",
+        settings = [
             "--data-dir",
             str(self.data_dir),
             "--port",
@@ -66,10 +66,24 @@ class ServerProcess:
             *(arg for network in self.allow_network for arg in ("--allow-network", network)),
             "--log-level",
             "warning",
+        ]
+        cmd = [
+            sys.executable,
+            "-m",
+            "conduit",
+            "serve",
+            *(settings if self.flags else []),
             *self.extra_args,
         ]
-        env = {**os.environ, **self.env}
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        env = {**os.environ}
+        for name, value in self.env.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        self.proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.cwd
+        )
         log.close()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

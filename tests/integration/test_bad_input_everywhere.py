@@ -45,13 +45,13 @@ def _params(operations: list[Operation]) -> list[Any]:
         gap = KNOWN_GAPS.get((operation.method, operation.template))
         if gap is not None:
             marks[operation] = pytest.mark.xfail(strict=True, reason=gap)
-    return [
-        pytest.param(o, id=str(o), marks=[marks[o]] if o in marks else []) for o in operations
-    ]
+    return [pytest.param(o, id=str(o), marks=[marks[o]] if o in marks else []) for o in operations]
 
 
 @pytest.fixture
-def live(api: requests.Session, server: ServerProcess, project_id: str, organization_id: str) -> Live:
+def live(
+    api: requests.Session, server: ServerProcess, project_id: str, organization_id: str
+) -> Live:
     return make_live(api, server, project_id, organization_id)
 
 
@@ -77,7 +77,7 @@ def snapshot(api: requests.Session, server: ServerProcess, live: Live) -> dict[s
     return state
 
 
-# ---- the document is the routing table -------------------------------------------------------------
+# ---- the document is the routing table -----------------------------------------------------------
 
 
 def test_the_served_document_is_the_routing_table(server: ServerProcess) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from pathlib import Path
 
 import jwt
@@ -92,3 +93,41 @@ async def test_500_then_200_retries_with_identical_bytes_and_fresh_signatures(
         (1, 0, 500, "http_500"),
         (2, 1, 200, None),
     ]
+
+
+async def test_connector_changes_apply_to_the_next_attempt(tmp_path: Path) -> None:
+    with Receiver() as old, Receiver() as new:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(old.url, secret="one", headers={"X-V": "1"})
+            await engine.publish()
+            await old.wait(1)
+            await engine.ctx.store.update_dataconnector(
+                engine.project_id,
+                cid,
+                lambda c: replace(
+                    c,
+                    url=new.url,
+                    headers={"X-V": "2"},
+                    signature_secret_encrypted=engine.ctx.secrets.encrypt("two"),
+                ),
+            )
+            await engine.publish()
+            [got] = await new.wait(1)
+            assert old.count() == 1
+    assert got.header("X-V") == "2"
+    jwt.decode(got.header("X-Dt-Signature") or "", "two", algorithms=["HS256"])
+
+
+async def test_deleted_connector_sends_nothing_more(tmp_path: Path) -> None:
+    with Receiver(statuses([500])) as receiver:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(receiver.url)
+            await engine.publish()
+            await eventually(lambda: len(engine.attempts(cid)) == 1)
+            await engine.ctx.store.delete_dataconnector(engine.project_id, cid)
+            assert engine.queued(cid) == 0  # the queue went with it (cascade)
+            engine.clock.advance(10.0)
+            engine.dispatcher.notify()
+            await engine.publish()
+            await eventually(lambda: cid not in engine.dispatcher.connectors)
+            assert receiver.count() == 1

@@ -183,3 +183,18 @@ async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_p
             await eventually(lambda: backlogged.active == 4)
             assert engine.dispatcher.in_flight_retries == 3
             assert backlogged.max_active == 4
+
+
+async def test_requests_failing_together_count_as_one_connector_failure(tmp_path: Path) -> None:
+    """A receiver going down under load fails every request in flight; the connector's backoff
+    must start at 1 s, not at the 5-minute cap."""
+    with Receiver(slow(0.3, status=502)) as receiver:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(receiver.url)
+            for _ in range(30):
+                await engine.publish()
+            await eventually(lambda: len(engine.attempts(cid)) == 30)
+            assert receiver.max_active == 30  # they were all in flight together
+            state = engine.dispatcher.connectors[cid]
+            assert state.consecutive_failures == 1
+            assert state.probe_at - engine.clock.now() <= 1.2

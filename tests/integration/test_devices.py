@@ -257,3 +257,20 @@ def test_unknown_devices_and_projects_are_404(
     assert_error(api.get(f"{server.api}/projects/{project_id}/devices/emunope"), 404)
     assert_error(api.get(f"{server.api}/projects/nosuchproject/devices"), 404)
     assert_error(api.get(f"{server.api}/projects/-/devices/emunope"), 404)
+
+
+def test_page_size_defaults_to_and_is_capped_at_100(
+    api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    url = f"{server.api}/projects/{project_id}/devices"
+    for n in range(105):
+        res = api.post(url, json={"type": "touch", "labels": {"name": f"d{n:03}"}})
+        assert res.status_code == 200, res.text
+    for params in ({}, {"pageSize": 500}, {"page_size": 0}):
+        first = api.get(url, params=params).json()
+        assert len(first["devices"]) == 100, params
+        assert first["nextPageToken"], params
+        rest = api.get(url, params={"pageToken": first["nextPageToken"]}).json()
+        assert len(rest["devices"]) == 5 and rest["nextPageToken"] == ""
+        names = {d["name"] for d in first["devices"]} | {d["name"] for d in rest["devices"]}
+        assert len(names) == 105, "no device on two pages, none missed"

@@ -220,3 +220,25 @@ def test_members_of_another_project_are_404(
         )
     with pytest.raises(dt.errors.NotFound):
         dt.Project.remove_member("x", project_id)
+
+
+def test_a_changed_role_counts_from_the_very_next_request(
+    dt: Any, server: ServerProcess, project_id: str
+) -> None:
+    """Roles are cached for up to a second; a change made in this server must not wait for that."""
+    account = make_account(server, project_id, role=dt.Role.PROJECT_ADMIN)
+    session = account.session()
+    accounts_url = f"{server.api}/projects/{project_id}/serviceaccounts"
+    for _ in range(3):  # warm: the admin's roles in the project are now remembered
+        assert session.get(accounts_url).status_code == 200
+    assert session.post(accounts_url, json={}).status_code == 200
+    dt.Project.update_member(account.account_id, project_id, [dt.Role.PROJECT_USER])
+    assert_error(session.post(accounts_url, json={}), 403)
+    dt.Project.remove_member(account.account_id, project_id)
+    assert_error(session.get(accounts_url), 404)
+    dt.Project.add_member(project_id, account.email, [dt.Role.PROJECT_ADMIN])
+    assert session.post(accounts_url, json={}).status_code == 200
+    dt.ServiceAccount.update_service_account(
+        account.account_id, project_id, basic_auth_enabled=False
+    )
+    assert_error(session.get(accounts_url), 401)

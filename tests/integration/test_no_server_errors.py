@@ -48,7 +48,7 @@ from tests.harness.server import ServerProcess
 
 EXAMPLES_PER_OPERATION = 30
 
-# ---- what to send ----------------------------------------------------------------------------------
+# ---- what to send --------------------------------------------------------------------------------
 
 
 def _shape_fields() -> set[str]:
@@ -182,7 +182,7 @@ def operations(server: ServerProcess) -> list[Operation]:
     return sorted(found, key=lambda o: (o.method == "DELETE", -len(o.template), o.template))
 
 
-# ---- one request, and what its answer must be -----------------------------------------------------
+# ---- one request, and what its answer must be ----------------------------------------------------
 
 
 def segment(real: str, draw: Callable[[Any], Any]) -> str:
@@ -304,7 +304,7 @@ def fuzz(
     return result
 
 
-# ---- the test --------------------------------------------------------------------------------------
+# ---- the test ------------------------------------------------------------------------------------
 
 
 def test_no_input_gets_a_server_error(server: ServerProcess, live: Live) -> None:

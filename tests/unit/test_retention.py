@@ -51,6 +51,10 @@ def remaining_ages(db: Database, now: float = NOW) -> list[float]:
     return [round((now - r[0]) / DAY, 3) for r in rows]
 
 
+def test_the_default_retention_is_31_days() -> None:
+    assert Settings().retention_days == 31
+
+
 async def test_prunes_exactly_what_is_older_than_the_retention_period(db: Database) -> None:
     await add_events(db, [0, 1, 30.9, 31.001, 40, 400])
     deleted = await prune_expired(db, NOW, retention_days=31, batch=2)  # several batches

@@ -29,7 +29,8 @@ _SUMMARIES = {
 
 
 def error_body(request: Request, status: int, message: str) -> dict[str, object]:
-    return {"error": message, "code": status, "help": f"{str(request.base_url).rstrip('/')}/docs/errors#{status}"}
+    help_url = f"{str(request.base_url).rstrip('/')}/docs/errors#{status}"
+    return {"error": message, "code": status, "help": help_url}
 
 
 def error_response(
@@ -69,7 +70,8 @@ Every error body is `{"error": <summary>, "code": <HTTP status>, "help": <this p
 - 413 Payload Too Large: request bodies are limited to 64 KiB.
 - 415 Unsupported Media Type: send `application/json`.
 - 429 Too Many Requests: the rate limit is on; retry after `Retry-After` seconds.
-- 500 Internal Server Error / 503 Service Unavailable: retry with exponential backoff of at least 1 s.
+- 500 Internal Server Error / 503 Service Unavailable: retry with exponential backoff of at least
+  1 s.
 """
 
 

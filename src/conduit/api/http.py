@@ -1,4 +1,5 @@
-"""Request and response plumbing shared by every REST resource: JSON in and out, limits, pagination."""
+"""Request and response plumbing shared by every REST resource: JSON in and out, limits,
+pagination."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """`GET /v2/openapi.json`: an OpenAPI 3 document of every endpoint, built from the routing table.
 
-Built from the routes themselves so it cannot drift from what the server serves: each operation's summary is
-the first line of its handler's docstring, its description the rest.
+Built from the routes themselves so it cannot drift from what the server serves: each operation's
+summary is the first line of its handler's docstring, its description the rest.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Collects every resource's routes in matching order, and the path-segment convertor they share.
 
 Path segments use the `seg` convertor (no `/` and no `:`), so `devices/{device:seg}` never swallows
-`devices/{d}:publish`, and DT's custom-method suffixes (`:stream`, `:sync`, `:metrics`) route cleanly.
+`devices/{d}:publish`, and DT's custom-method suffixes (`:stream`, `:sync`, `:metrics`) route
+cleanly.
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from conduit.delivery.connector_state import ConnectorState, fingerprint
 from conduit.delivery.http import Outcome, PushClient
 from conduit.delivery.queue import Delivery, Settlement
 from conduit.delivery.request import attempt_headers
+from conduit.delivery.sender_pool import SenderPool
 from conduit.domain.ids import new_id
 
 log = logging.getLogger("conduit.delivery")
@@ -64,7 +65,11 @@ class Dispatcher:
         self.db = ctx.store.db
         self.clock = ctx.clock
         self.random = random or random_module.Random().random
-        self.client = PushClient(ctx.settings)
+        self.client: PushClient | SenderPool = (
+            SenderPool(ctx.settings, ctx.settings.delivery_workers)
+            if ctx.settings.delivery_workers > 0
+            else PushClient(ctx.settings)
+        )
         self.cap = max(1, ctx.settings.max_in_flight)
         self.connector_cap = max(1, ctx.settings.max_in_flight_per_connector)
         self.retry_cap = policy.retry_limit(self.cap)
@@ -98,6 +103,7 @@ class Dispatcher:
     async def start(self) -> None:
         """Take over the queue: release a predecessor's claims, then serve new rows from here on."""
         import os, sys
+
         sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
@@ -333,9 +339,11 @@ class Dispatcher:
             self.in_flight_retries += 1
         self._sending.add(row.id)
         metrics.IN_FLIGHT.inc()
-        self._spawn(self._attempt(state, row, retry))
+        self._spawn(self._attempt(state, row, retry, state.failing))
 
-    async def _attempt(self, state: ConnectorState, row: Delivery, retry: bool) -> None:
+    async def _attempt(
+        self, state: ConnectorState, row: Delivery, retry: bool, probe: bool
+    ) -> None:
         try:
             now = self.clock.now()
             headers = attempt_headers(
@@ -345,9 +353,9 @@ class Dispatcher:
         except asyncio.CancelledError:
             self._sending.discard(row.id)
             raise
-        except Exception as exc:  # fail closed: a bug in building the request is a failed attempt
+        except Exception:  # fail closed: a bug in building the request is a failed attempt
             log.exception("attempt to deliver %s failed unexpectedly", row.event_id)
-            outcome = Outcome(False, None, f"internal_{type(exc).__name__}", 0.0)
+            outcome = Outcome(False, None, "internal_error", 0.0)
         finally:
             state.in_flight -= 1
             self.in_flight -= 1
@@ -355,9 +363,12 @@ class Dispatcher:
                 state.in_flight_retries -= 1
                 self.in_flight_retries -= 1
             metrics.IN_FLIGHT.dec()
-        self._settle(state, row, outcome)
+        self._settle(state, row, outcome, probe)
 
-    def _settle(self, state: ConnectorState, row: Delivery, outcome: Outcome) -> None:
+    def _settle(self, state: ConnectorState, row: Delivery, outcome: Outcome, probe: bool) -> None:
+        """Record an attempt's outcome. Only a probe's failure (or the first failure of a healthy
+        connector) counts towards the connector's backoff: when 256 requests in flight fail together
+        because the receiver went down, that is one failure of the connector, not 256."""
         now = self.clock.now()
         attempt = row.attempts + 1
         pending = self._pending
@@ -387,7 +398,9 @@ class Dispatcher:
             metrics.count_attempt(outcome.error or "error")
             if not state.failing:
                 metrics.FAILING.inc()
-            state.on_failure(now, self.random)
+                state.on_failure(now, self.random)
+            elif probe:
+                state.on_failure(now, self.random)
             retry_at = policy.next_attempt_after_failure(row.event_time, attempt, now, self.random)
             if retry_at is None:
                 pending.expired.append((row.id, row.connector_id))

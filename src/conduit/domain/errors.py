@@ -1,8 +1,8 @@
 """The API's error vocabulary.
 
 Every failure a client can see is one of these, rendered as DT Cloud's error body
-`{"error": <summary>, "code": <status>, "help": <link>}` by the app's exception handlers. Domain rules raise
-them directly, so a rule and the status code it earns are written in one place.
+`{"error": <summary>, "code": <status>, "help": <link>}` by the app's exception handlers. Domain
+rules raise them directly, so a rule and the status code it earns are written in one place.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ class ApiError(Exception):
     status = 500
     summary = "internal error"
 
-    def __init__(self, message: str | None = None, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message or self.summary)
         self.message = message or self.summary
         self.headers = headers or {}

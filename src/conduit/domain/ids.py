@@ -1,7 +1,7 @@
 """Identifiers in DT Cloud's style: 20 lowercase base32hex characters, sortable by creation time.
 
-Like xid: 4 bytes of Unix seconds, 5 random bytes, a 3-byte counter, so ids made in the same second still
-sort by creation order within one process and never collide across processes in practice.
+Like xid: 4 bytes of Unix seconds, 5 random bytes, a 3-byte counter, so ids made in the same second
+still sort by creation order within one process and never collide across processes in practice.
 """
 
 from __future__ import annotations

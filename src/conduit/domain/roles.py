@@ -1,4 +1,5 @@
-"""DT Cloud's four roles and their permissions (SPEC §8), the only source of truth for authorization."""
+"""DT Cloud's four roles and their permissions (SPEC §8): the only source of truth for
+authorization."""
 
 from __future__ import annotations
 
@@ -61,7 +62,12 @@ class Role:
 ROLES: dict[str, Role] = {
     role.name: role
     for role in (
-        Role("roles/project.user", "Project user", "Allows viewing devices and Project settings", _USER),
+        Role(
+            "roles/project.user",
+            "Project user",
+            "Allows viewing devices and Project settings",
+            _USER,
+        ),
         Role(
             "roles/project.developer",
             "Project developer",

@@ -6,10 +6,11 @@ of the main thread, for answers that almost never change. So they are remembered
 `TTL_SECONDS`, keyed by (account, key) and (account, project).
 
 Correctness rests on invalidation, not on the TTL: every write that can change an answer (a
-membership, a project, an account or a key; all of them in `store/platform.py`) calls `invalidate()`
-once its transaction has committed and before its caller resumes, so in one process a revoked role or
-deleted key is refused on the very next request, exactly as without the cache. The TTL only bounds
-how long another process sharing the database (a second node, the CLI) may be trusted stale.
+membership, a project, an account or a key; all of them in `store/platform.py`) calls
+`invalidate()` once its transaction has committed and before its caller resumes, so in one process
+a revoked role or deleted key is refused on the very next request, exactly as without the cache.
+The TTL only bounds how long another process sharing the database (a second node) may be
+trusted stale.
 
 Invalidation is a generation counter: an answer is stored under the generation current *before* it
 was read from the database, and is only served while that generation is still current. A read that
@@ -36,8 +37,17 @@ class AccessCache(Generic[V]):
         self._entries: dict[Hashable, tuple[V, float, int]] = {}
         self._lock = threading.Lock()
 
-    def get_or_load(self, key: Hashable, now: float, load: Callable[[], V]) -> V:
-        """The remembered answer for `key`, else `load()` (remembered for at most `ttl` s)."""
+    def get_or_load(
+        self,
+        key: Hashable,
+        now: float,
+        load: Callable[[], V],
+        remember: Callable[[V], bool] | None = None,
+    ) -> V:
+        """The remembered answer for `key`, else `load()`, remembered for at most `ttl` s unless
+        `remember` says it is not worth keeping (e.g. answers about ids that exist nowhere, which a
+        caller could otherwise mint without end).
+        """
         entry = self._entries.get(key)
         if entry is not None:
             value, expires, generation = entry
@@ -45,6 +55,8 @@ class AccessCache(Generic[V]):
                 return value
         generation = self.generation  # read before the database, so a racing write wins
         value = load()
+        if remember is not None and not remember(value):
+            return value
         with self._lock:
             if key not in self._entries and len(self._entries) >= self.max_entries:
                 # Oldest first (dicts keep insertion order): bounded memory, no bookkeeping per hit.

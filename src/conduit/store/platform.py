@@ -186,9 +186,7 @@ class PlatformStore:
 
     def _access_caches(
         self,
-    ) -> tuple[
-        AccessCache[ServiceAccount | None], AccessCache[tuple[tuple[str, ...], str | None]]
-    ]:
+    ) -> tuple[AccessCache[ServiceAccount | None], AccessCache[tuple[tuple[str, ...], str | None]]]:
         if self._accounts_by_key is None or self._roles_by_project is None:
             self._accounts_by_key = AccessCache()
             self._roles_by_project = AccessCache()
@@ -752,7 +750,10 @@ class PlatformStore:
 
         _, by_project = self._access_caches()
         return by_project.get_or_load(
-            (member_id, project_id), self.clock.now(), lambda: self.db.read(query)
+            (member_id, project_id),
+            self.clock.now(),
+            lambda: self.db.read(query),
+            remember=lambda answer: answer[1] is not None,  # only projects that exist
         )
 
     def roles_in_organization(self, member_id: str, organization_id: str) -> list[str]:
