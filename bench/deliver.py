@@ -57,6 +57,53 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+class CpuMeter:
+    """CPU seconds used by the benchmark's processes, and by everything else on the machine, so a
+    result disturbed by other load says so."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self._start = self._sample()
+
+    @staticmethod
+    def _children(pid: int) -> list[int]:
+        found = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                    found.append(int(entry.name))
+        return found
+
+    def _sample(self) -> tuple[float, float, float]:
+        hz = os.sysconf("SC_CLK_TCK")
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4)) / hz
+        ours = 0.0
+        pids = set(self.pids)
+        for pid in self.pids:
+            pids.update(self._children(pid))
+        for pid in pids:
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                continue
+            parts = stat[stat.rindex(")") + 2 :].split()
+            ours += (int(parts[11]) + int(parts[12])) / hz
+        return time.monotonic(), busy, ours
+
+    def report(self) -> tuple[float, float]:
+        """(our CPU, other CPU) since creation, in cores (1.0 = one core busy)."""
+        t1, busy1, ours1 = self._sample()
+        t0, busy0, ours0 = self._start
+        elapsed = max(1e-9, t1 - t0)
+        ours = (ours1 - ours0) / elapsed
+        return ours, max(0.0, (busy1 - busy0) / elapsed - ours)
+
+
 # ---- the receiver process ---------------------------------------------------------------------------
 
 
@@ -268,11 +315,17 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def throughput(
-    http: aiohttp.ClientSession, setup: Setup, receiver: ReceiverProcess, events: int, workers: int
+    http: aiohttp.ClientSession,
+    setup: Setup,
+    receiver: ReceiverProcess,
+    events: int,
+    workers: int,
+    pids: list[int],
 ) -> dict[str, Any]:
     async with http.post(f"{receiver.url}/reset") as res:
         await res.read()
     accepted: list[int] = []
+    meter = CpuMeter(pids)
     started = time.time()
 
     async def worker(k: int) -> None:
@@ -283,9 +336,12 @@ async def throughput(
     await asyncio.gather(*(worker(k) for k in range(workers)))
     published = time.time()
     stats = await wait_delivered(http, receiver, len(accepted), within=120)
+    ours, others = meter.report()
     full = await receiver_stats(http, receiver, arrivals=True)
     arrived = {int(k) for k in full["arrivals"]}
     return {
+        "cpu_ours": ours,
+        "cpu_others": others,
         "accepted": len(accepted),
         "publish_rate": len(accepted) / (published - started),
         "delivered_rate": stats["total"] / (stats["last"] - started),
@@ -295,11 +351,17 @@ async def throughput(
 
 
 async def paced(
-    http: aiohttp.ClientSession, setup: Setup, receiver: ReceiverProcess, rate: float, seconds: float
+    http: aiohttp.ClientSession,
+    setup: Setup,
+    receiver: ReceiverProcess,
+    rate: float,
+    seconds: float,
+    pids: list[int],
 ) -> dict[str, Any]:
     async with http.post(f"{receiver.url}/reset") as res:
         await res.read()
     total = int(rate * seconds)
+    meter = CpuMeter(pids)
     scheduled: dict[int, float] = {}
     ok: list[bool] = []
     start = time.time() + 0.1
@@ -317,9 +379,12 @@ async def paced(
         tasks.append(asyncio.create_task(one(n)))
     await asyncio.gather(*tasks)
     await wait_delivered(http, receiver, sum(ok), within=60)
+    ours, others = meter.report()
     full = await receiver_stats(http, receiver, arrivals=True)
     latencies = [t - scheduled[int(n)] for n, t in full["arrivals"].items() if int(n) in scheduled]
     return {
+        "cpu_ours": ours,
+        "cpu_others": others,
         "sent": total,
         "errors": ok.count(False),
         "delivered": len(latencies),
@@ -435,11 +500,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             )
             bench = await setup(http, server, receiver)
-            await throughput(http, bench, receiver, 500, args.concurrency)  # warm up
+            assert server.proc is not None and receiver.proc is not None
+            pids = [os.getpid(), server.proc.pid, receiver.proc.pid]
+            await throughput(http, bench, receiver, 500, args.concurrency, pids)  # warm up
             result["throughput"] = await throughput(
-                http, bench, receiver, args.events, args.concurrency
+                http, bench, receiver, args.events, args.concurrency, pids
             )
-            result["paced"] = await paced(http, bench, receiver, args.rate, args.rate_duration)
+            result["paced"] = await paced(
+                http, bench, receiver, args.rate, args.rate_duration, pids
+            )
             if args.backlog:
                 result["backlog"] = await backlog(
                     http, server, bench, receiver, args.backlog, args.drain_seconds
@@ -458,11 +527,15 @@ def report(args: argparse.Namespace, result: dict[str, Any], elapsed: float) -> 
          f"{t['delivered_rate']:,.0f}", ">= 2,000"),
         ("  publishes accepted/s meanwhile", f"{t['publish_rate']:,.0f}", ""),
         ("  missing / duplicate deliveries", f"{t['missing']} / {t['duplicates']}", "0 / -"),
+        ("  CPU cores used: benchmark processes / everything else",
+         f"{t['cpu_ours']:.2f} / {t['cpu_others']:.2f}", ""),
         (f"publish -> receiver latency at {args.rate:g}/s: p50", f"{p['p50'] * ms:.1f} ms", ""),
         ("  p99", f"{p['p99'] * ms:.1f} ms", "< 25 ms"),
         ("  max", f"{p['max'] * ms:.1f} ms", ""),
         ("  delivered / sent (publish errors)",
          f"{p['delivered']:,} / {p['sent']:,} ({p['errors']})", ""),
+        ("  CPU cores used: benchmark processes / everything else",
+         f"{p['cpu_ours']:.2f} / {p['cpu_others']:.2f}", ""),
     ]  # fmt: skip
     ok = t["missing"] == 0 and p["delivered"] == p["sent"] - p["errors"]
     if "backlog" in result:

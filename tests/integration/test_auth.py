@@ -243,6 +243,7 @@ def test_missing_or_malformed_credentials_are_401(server: ServerProcess) -> None
         "Basic " + base64.b64encode(f"{creds['keyId']}:wrong".encode()).decode(),
         "Basic " + base64.b64encode(f"unknown:{creds['secret']}".encode()).decode(),
         "Basic " + base64.b64encode(b"\xff:\xfe").decode(),
+        "Basic \u00ff\u00fe",  # not ASCII at all (found by test_no_server_errors: was a 500)
     ):
         headers = {} if header is None else {"Authorization": header}
         assert_error(requests.get(url, headers=headers), 401)

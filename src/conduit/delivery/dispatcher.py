@@ -41,10 +41,10 @@ from typing import Any
 from conduit.context import Context
 from conduit.delivery import attempt_log, metrics, policy, queue
 from conduit.delivery.connector_state import ConnectorState, fingerprint
-from conduit.delivery.http import Outcome, PushClient
+from conduit.delivery.http import Outcome
 from conduit.delivery.queue import Delivery, Settlement
-from conduit.delivery.request import attempt_headers
 from conduit.delivery.sender_pool import SenderPool
+from conduit.delivery.senders import AttemptRequest, LocalSender, Sender
 from conduit.domain.ids import new_id
 
 log = logging.getLogger("conduit.delivery")
@@ -65,10 +65,10 @@ class Dispatcher:
         self.db = ctx.store.db
         self.clock = ctx.clock
         self.random = random or random_module.Random().random
-        self.client: PushClient | SenderPool = (
+        self.client: Sender = (
             SenderPool(ctx.settings, ctx.settings.delivery_workers)
             if ctx.settings.delivery_workers > 0
-            else PushClient(ctx.settings)
+            else LocalSender(ctx.settings)
         )
         self.cap = max(1, ctx.settings.max_in_flight)
         self.connector_cap = max(1, ctx.settings.max_in_flight_per_connector)
@@ -102,9 +102,6 @@ class Dispatcher:
 
     async def start(self) -> None:
         """Take over the queue: release a predecessor's claims, then serve new rows from here on."""
-        import os, sys
-
-        sys.setswitchinterval(float(os.environ.get("SWI", "0.005")))
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
@@ -133,11 +130,11 @@ class Dispatcher:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.client.close()
         while self._flushing is not None:
             await asyncio.gather(self._flushing, return_exceptions=True)
         if self._pending:
             await self._flush_once()
-        await self.client.close()
 
     @property
     def running(self) -> bool:
@@ -332,6 +329,7 @@ class Dispatcher:
 
     def _start(self, state: ConnectorState, row: Delivery) -> None:
         retry = row.attempts > 0
+        probe = state.failing
         state.in_flight += 1
         self.in_flight += 1
         if retry:
@@ -339,31 +337,25 @@ class Dispatcher:
             self.in_flight_retries += 1
         self._sending.add(row.id)
         metrics.IN_FLIGHT.inc()
-        self._spawn(self._attempt(state, row, retry, state.failing))
+        now = self.clock.now()
+        request = AttemptRequest(
+            state.target, row.body, state.headers, state.secret, int(now), new_id(now)
+        )
 
-    async def _attempt(
-        self, state: ConnectorState, row: Delivery, retry: bool, probe: bool
-    ) -> None:
-        try:
-            now = self.clock.now()
-            headers = attempt_headers(
-                state.headers, row.body, state.secret, iat=int(now), jti=new_id(now)
-            )
-            outcome = await self.client.post(state.target, row.body, headers)
-        except asyncio.CancelledError:
-            self._sending.discard(row.id)
-            raise
-        except Exception:  # fail closed: a bug in building the request is a failed attempt
-            log.exception("attempt to deliver %s failed unexpectedly", row.event_id)
-            outcome = Outcome(False, None, "internal_error", 0.0)
-        finally:
+        def done(outcome: Outcome) -> None:
             state.in_flight -= 1
             self.in_flight -= 1
             if retry:
                 state.in_flight_retries -= 1
                 self.in_flight_retries -= 1
             metrics.IN_FLIGHT.dec()
-        self._settle(state, row, outcome, probe)
+            self._settle(state, row, outcome, probe)
+
+        try:
+            self.client.submit(request, done)
+        except Exception:  # fail closed: a bug in handing the attempt over is a failed attempt
+            log.exception("attempt to deliver %s failed unexpectedly", row.event_id)
+            done(Outcome(False, None, "internal_error", 0.0))
 
     def _settle(self, state: ConnectorState, row: Delivery, outcome: Outcome, probe: bool) -> None:
         """Record an attempt's outcome. Only a probe's failure (or the first failure of a healthy

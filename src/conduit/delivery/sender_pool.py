@@ -1,8 +1,9 @@
-"""The dispatcher's side of its sender processes: same `post` as `PushClient`, other processes.
+"""The dispatcher's side of its sender processes: a `Sender` whose attempts run in other processes.
 
-`settings.delivery_workers` sender processes each get a socketpair; `post` writes the attempt to the
-least busy one and awaits its outcome. The dispatcher's decisions, slots and store work stay in the
-server process; only the HTTP work moves out, so publishing and delivering no longer share one core.
+`settings.delivery_workers` sender processes each get a socketpair; `submit` writes the attempt to
+the least busy one, and its outcome calls `done` when it comes back. The dispatcher's decisions,
+slots and store work stay in the server process; only the HTTP work moves out, so publishing and
+delivering no longer share one core.
 
 Failure policy: a sender that dies (or stops answering for longer than any attempt may take) fails
 every attempt it held — they are retried like any failed attempt, so a push may arrive twice but is
@@ -18,13 +19,19 @@ import logging
 import socket
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from conduit.config import Settings
-from conduit.delivery.http import Outcome, Target
+from conduit.delivery.http import Outcome
 from conduit.delivery.sender_process import settings_json
-from conduit.delivery.sender_protocol import Frame, FrameProtocol, decode_outcome, encode_request
+from conduit.delivery.sender_protocol import (
+    Frame,
+    FrameProtocol,
+    FrameWriter,
+    decode_outcome,
+    encode_request,
+)
+from conduit.delivery.senders import AttemptRequest, Done
 
 log = logging.getLogger("conduit.delivery")
 
@@ -38,7 +45,8 @@ class _Worker:
     index: int
     proc: asyncio.subprocess.Process
     transport: asyncio.Transport
-    pending: dict[int, tuple[asyncio.Future[Outcome], float]] = field(default_factory=dict)
+    writer: FrameWriter
+    pending: dict[int, tuple[Done, float]] = field(default_factory=dict)  # id -> (done, since)
     alive: bool = True
 
 
@@ -64,25 +72,32 @@ class SenderPool:
             await asyncio.gather(self._watchdog, return_exceptions=True)
         for worker in self._workers:
             if worker is not None:
-                self._retire(worker)
+                self._retire(worker, fail_pending=False)  # abandoned: the dispatcher is stopping
         for worker in self._workers:
             if worker is not None:
                 await _reap(worker.proc)
 
-    async def post(self, target: Target | None, body: bytes, headers: Mapping[str, str]) -> Outcome:
-        if target is None:
-            return Outcome(False, None, "invalid_url", 0.0)
+    def submit(self, request: AttemptRequest, done: Done) -> None:
+        if request.target is None:
+            done(Outcome(False, None, "invalid_url", 0.0))
+            return
         worker = self._least_busy()
         if worker is None:
-            return LOST
+            done(LOST)
+            return
         request_id = next(self._ids)
-        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
-        worker.pending[request_id] = (future, time.monotonic())
-        worker.transport.write(encode_request(request_id, str(target.url), headers, body))
-        try:
-            return await future
-        finally:
-            worker.pending.pop(request_id, None)
+        worker.pending[request_id] = (done, time.monotonic())
+        worker.writer.write(
+            encode_request(
+                request_id,
+                str(request.target.url),
+                request.headers,
+                request.secret,
+                request.iat,
+                request.jti,
+                request.body,
+            )
+        )
 
     # ---- workers --------------------------------------------------------------------------------
 
@@ -114,9 +129,9 @@ class SenderPool:
 
         def on_frame(frame: Frame) -> None:
             request_id, meta, _ = frame
-            entry = holder["worker"].pending.get(request_id)
-            if entry is not None and not entry[0].done():
-                entry[0].set_result(decode_outcome(meta))
+            entry = holder["worker"].pending.pop(request_id, None)
+            if entry is not None:
+                entry[0](decode_outcome(meta))
 
         def on_lost(_exc: Exception | None) -> None:
             worker = holder.get("worker")
@@ -127,16 +142,17 @@ class SenderPool:
         transport, _ = await loop.create_connection(
             lambda: FrameProtocol(on_frame, on_lost), sock=parent
         )
-        worker = _Worker(index=index, proc=proc, transport=transport)
+        worker = _Worker(index=index, proc=proc, transport=transport, writer=FrameWriter(transport))
         holder["worker"] = worker
         self._workers[index] = worker
 
-    def _retire(self, worker: _Worker) -> None:
+    def _retire(self, worker: _Worker, *, fail_pending: bool = True) -> None:
         worker.alive = False
         worker.transport.close()
-        for future, _ in worker.pending.values():
-            if not future.done():
-                future.set_result(LOST)
+        pending, worker.pending = worker.pending, {}
+        if fail_pending:
+            for done, _ in pending.values():
+                done(LOST)
 
     def _lost(self, worker: _Worker) -> None:
         was_alive = worker.alive

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import os
 import signal
 import socket
 import sys
@@ -27,7 +28,8 @@ import orjson
 
 from conduit.config import Settings
 from conduit.delivery.http import PushClient, Target, parse_target
-from conduit.delivery.sender_protocol import Frame, FrameProtocol, encode_outcome
+from conduit.delivery.request import attempt_headers
+from conduit.delivery.sender_protocol import Frame, FrameProtocol, FrameWriter, encode_outcome
 
 TARGET_CACHE = 4096  # parsed URLs kept (connectors rarely change; parsing is per attempt otherwise)
 
@@ -57,7 +59,7 @@ class Sender:
     def __init__(self, client: PushClient) -> None:
         self.client = client
         self.targets: OrderedDict[str, Target | None] = OrderedDict()
-        self.transport: asyncio.Transport | None = None
+        self.writer: FrameWriter | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.lost = asyncio.Event()
 
@@ -71,23 +73,30 @@ class Sender:
         return target
 
     def on_frame(self, frame: Frame) -> None:
-        request_id, (url, headers), body = frame
-        task = asyncio.ensure_future(self.attempt(request_id, url, headers, body))
+        request_id, meta, body = frame
+        task = asyncio.ensure_future(self.attempt(request_id, meta, body))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def attempt(
-        self, request_id: int, url: str, headers: dict[str, str], body: bytes
-    ) -> None:
+    async def attempt(self, request_id: int, meta: list[Any], body: bytes) -> None:
+        url, base, secret, iat, jti = meta
+        key = secret.encode() if secret else None
+        headers = attempt_headers(base, body, key, iat=iat, jti=jti)
         outcome = await self.client.post(self.target(url), body, headers)
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(encode_outcome(request_id, outcome))
+        if self.writer is not None:
+            self.writer.write(encode_outcome(request_id, outcome))
 
     def on_lost(self, _exc: Exception | None) -> None:
         self.lost.set()
 
 
-async def serve(fd: int, settings: Settings) -> None:
+async def _orphaned(parent: int) -> None:
+    """Returns when the dispatcher's process is gone, even if the socket never reported it."""
+    while os.getppid() == parent:  # noqa: ASYNC110 - no event exists for "my parent died"
+        await asyncio.sleep(1.0)
+
+
+async def serve(fd: int, settings: Settings, parent: int) -> None:
     loop = asyncio.get_running_loop()
     client = PushClient(settings)
     await client.start()
@@ -96,12 +105,16 @@ async def serve(fd: int, settings: Settings) -> None:
     transport, _ = await loop.connect_accepted_socket(
         lambda: FrameProtocol(sender.on_frame, sender.on_lost), sock
     )
-    sender.transport = transport
+    sender.writer = FrameWriter(transport)
     for sig in (signal.SIGINT, signal.SIGTERM):  # the dispatcher decides when a sender ends
         loop.add_signal_handler(sig, lambda: None)
-    try:
-        await sender.lost.wait()  # the dispatcher closed the socket, or died
+    orphaned = asyncio.ensure_future(_orphaned(parent))
+    lost = asyncio.ensure_future(sender.lost.wait())
+    try:  # until the dispatcher closes the socket, or dies
+        await asyncio.wait([lost, orphaned], return_when=asyncio.FIRST_COMPLETED)
     finally:
+        orphaned.cancel()
+        lost.cancel()
         for task in list(sender.tasks):
             task.cancel()
         await asyncio.gather(*sender.tasks, return_exceptions=True)
@@ -109,12 +122,12 @@ async def serve(fd: int, settings: Settings) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fd, text = int(argv[1]), argv[2]
+    fd, text, parent = int(argv[1]), argv[2], os.getppid()
     with contextlib.suppress(ImportError):
         import uvloop
 
         uvloop.install()
-    asyncio.run(serve(fd, settings_from_json(text)))
+    asyncio.run(serve(fd, settings_from_json(text), parent))
     return 0
 
 

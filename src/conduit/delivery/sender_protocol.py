@@ -1,11 +1,11 @@
 """The frames between the dispatcher and its sender processes (a socketpair, both directions).
 
-Why a private protocol: the dispatcher hands every attempt (URL, headers, body) to a sender process
-and gets the outcome back, thousands of times a second, so the framing is the cheapest that is still
-obviously correct: `!III` (frame length, request id, meta length), then the meta JSON, then raw
-bytes.
+Why a private protocol: the dispatcher hands every attempt to a sender process and gets the outcome
+back, thousands of times a second, so the framing is the cheapest that is still obviously correct:
+`!III` (frame length, request id, meta length), then the meta JSON, then raw bytes. Writers batch
+the frames of one event-loop tick into one write (`FrameWriter`).
 
-- request:  meta = `[url, headers]`, bytes = the push body
+- request:  meta = `[url, headers, secret, iat, jti]`, bytes = the push body
 - response: meta = `[success, status, error, latency]`, bytes = empty
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import struct
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -35,8 +35,17 @@ def encode(request_id: int, meta: Any, raw: bytes = b"") -> bytes:
     )
 
 
-def encode_request(request_id: int, url: str, headers: Mapping[str, str], body: bytes) -> bytes:
-    return encode(request_id, [url, dict(headers)], body)
+def encode_request(
+    request_id: int,
+    url: str,
+    headers: Mapping[str, str],
+    secret: bytes | None,
+    iat: int,
+    jti: str,
+    body: bytes,
+) -> bytes:
+    meta = [url, headers, secret.decode() if secret else None, iat, jti]
+    return encode(request_id, meta, body)
 
 
 def encode_outcome(request_id: int, outcome: Outcome) -> bytes:
@@ -60,8 +69,7 @@ class FrameProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
 
     def data_received(self, data: bytes) -> None:
         buffer = self._buffer
@@ -87,3 +95,21 @@ class FrameProtocol(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._on_lost(exc)
+
+
+class FrameWriter:
+    """Collects the frames of one loop tick and writes them in one system call."""
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self.transport = transport
+        self._frames: list[bytes] = []
+
+    def write(self, frame: bytes) -> None:
+        if not self._frames:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._frames.append(frame)
+
+    def _flush(self) -> None:
+        frames, self._frames = self._frames, []
+        if frames and not self.transport.is_closing():
+            self.transport.write(b"".join(frames))
