@@ -8,10 +8,11 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 
 from conduit.api import routing
-from conduit.api.errors import on_api_error, on_http_exception, on_unexpected
+from conduit.api.errors import CatchUnexpected, on_api_error, on_http_exception, on_unexpected
 from conduit.auth.secrets import SecretBox
 from conduit.bootstrap import bootstrap
 from conduit.clock import Clock, SystemClock
@@ -71,6 +72,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[Middleware(CatchUnexpected)],
         exception_handlers={
             ApiError: on_api_error,
             HTTPException: on_http_exception,

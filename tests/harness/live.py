@@ -26,13 +26,7 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 # Gaps found by these tests in code this suite does not own yet, each with where it is: the tests
 # expect them to fail (strictly, so a fix is noticed and the entry removed).
-KNOWN_GAPS: dict[tuple[str, str], str] = {
-    (
-        "GET",
-        "/v2/projects/{project}/dataconnectors/{dataconnector}/attempts",
-    ): "api/dataconnectors.py _decode_cursor binds an unbounded row id (OverflowError -> 500);"
-    " use api.http.decode_keyset_token",
-}
+KNOWN_GAPS: dict[tuple[str, str], str] = {}
 
 
 @dataclass(frozen=True)

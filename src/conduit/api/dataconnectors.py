@@ -12,15 +12,22 @@ the input valid (400) — then one write, so a rejected request has changed noth
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from conduit.api.http import ok, page_response, page_size, paginate, query_param, read_json
+from conduit.api.http import (
+    decode_keyset_token,
+    encode_keyset_token,
+    ok,
+    page_response,
+    page_size,
+    paginate,
+    query_param,
+    read_json,
+)
 from conduit.auth.principal import authenticate
 from conduit.context import Context, context_of
 from conduit.delivery.addresses import check_url
@@ -32,7 +39,7 @@ from conduit.domain.dataconnector_rules import (
     parse_update_mask,
 )
 from conduit.domain.dataconnectors import DataConnector
-from conduit.domain.errors import BadRequest, NotFound
+from conduit.domain.errors import NotFound
 from conduit.domain.times import rfc3339
 
 UPDATE_MASK_PARAMS = ("update_mask", "updateMask")
@@ -110,23 +117,6 @@ def _notify_dispatcher(ctx: Context) -> None:
     notify = getattr(ctx.workers.get("dispatcher"), "notify", None)
     if callable(notify):
         notify()
-
-
-def _encode_cursor(attempt: Attempt) -> str:
-    raw = f"k:{attempt.at!r}:{attempt.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(token: str) -> tuple[float, int]:
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        kind, at, row_id = raw.split(":")
-        cursor = (float(at), int(row_id))
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest("invalid page token") from exc
-    if kind != "k":
-        raise BadRequest("invalid page token")
-    return cursor
 
 
 # ---- handlers ------------------------------------------------------------------------------------
@@ -252,10 +242,10 @@ async def list_attempts(request: Request) -> Response:
     connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
     size = page_size(request)
     token = query_param(request, "pageToken", "page_token")
-    cursor = _decode_cursor(token) if token else None
+    cursor = decode_keyset_token(token) if token else None
     found = await ctx.store.list_delivery_attempts(connector.id, size + 1, cursor)
     page = found[:size]
-    next_token = _encode_cursor(page[-1]) if len(found) > size else ""
+    next_token = encode_keyset_token(page[-1].at, page[-1].id) if len(found) > size else ""
     return page_response("attempts", [attempt_json(a) for a in page], next_token)
 
 

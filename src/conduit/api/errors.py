@@ -7,6 +7,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.api.http import JSON
 from conduit.domain.errors import ApiError
@@ -77,3 +78,36 @@ Every error body is `{"error": <summary>, "code": <HTTP status>, "help": <this p
 
 async def errors_doc(request: Request) -> Response:
     return Response(ERROR_DOC, media_type="text/markdown; charset=utf-8")
+
+
+class CatchUnexpected:
+    """Answer an unexpected exception with the JSON 500 body, and keep the connection usable.
+
+    Starlette's outermost error middleware also renders a 500, but then re-raises, and uvicorn drops
+    the keep-alive connection — so the client's next request on it fails too. Catching here, inside
+    that middleware, ends the request normally.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            request = Request(scope)
+            log.exception("unhandled error on %s %s", request.method, request.url.path)
+            if started:
+                return  # the status line is out; all that is left is ending the body
+            await error_response(request, 500, "internal error")(scope, receive, send)
