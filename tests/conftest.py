@@ -17,7 +17,8 @@ from tests.harness.server import ServerProcess
 def _fresh_disruptive_pagination() -> None:
     """`disruptive` 1.7.3's `paginated_get` has a mutable default `params={}` that keeps the last
     `pageToken` after a multi-page listing, so later listings silently skip items (a client bug, not
-    Conduit's: see docs/api-compatibility.md). Reset it so one test's listing cannot corrupt the next."""
+    Conduit's: see docs/api-compatibility.md). Reset it so one test's listing cannot corrupt the
+    next."""
     from disruptive.requests import DTRequest
 
     defaults = DTRequest.paginated_get.__func__.__defaults__  # type: ignore[attr-defined]

@@ -1,8 +1,8 @@
 """Time as a parameter.
 
-Every rule that depends on time (12-hour expiry, 5-day auto-disable, backoff, token lifetime, retention)
-reads it from a `Clock`, so tests can cross days in milliseconds by advancing a `ManualClock` instead of
-waiting.
+Every rule that depends on time (12-hour expiry, 5-day auto-disable, backoff, token lifetime,
+retention) reads it from a `Clock`, so tests can cross days in milliseconds by advancing a
+`ManualClock` instead of waiting.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What every request handler and background worker shares: settings, store, clock, keys, workers."""
+"""What every request handler and worker shares: settings, store, clock, keys, workers."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ class Context:
     clock: Clock
     secrets: SecretBox
     signing_key: bytes
-    # Workers attach themselves here by name (e.g. "dispatcher", "stream_hub") so api modules can reach
-    # them without the app factory knowing every worker's type.
+    # Workers attach themselves here by name (e.g. "dispatcher", "stream_hub") so api modules can
+    # reach them without the app factory knowing every worker's type.
     workers: dict[str, Any] = field(default_factory=dict)
     # Verified credentials (auth/credential_cache.py) and per-account request budgets
     # (api/ratelimit.py, used only when settings.rate_limit is on): state of the auth hot path.

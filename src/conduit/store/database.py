@@ -1,20 +1,23 @@
 """SQLite with group commit: one writer thread, many cheap readers.
 
-Why a writer thread: SQLite allows one writer at a time and a durable commit costs an fsync (~0.4 ms here).
-Funnelling every write through one thread lets concurrent callers share a transaction: while one commit is
-being synced, new jobs queue up and go into the next one together, so a burst of N publishes costs one fsync,
-not N, and each caller is answered only once its own work is durable.
+Why a writer thread: SQLite allows one writer at a time and a durable commit costs an fsync
+(~0.4 ms here). Funnelling every write through one thread lets concurrent callers share a
+transaction: while one commit is being synced, new jobs queue up and go into the next one together,
+so a burst of N publishes costs one fsync, not N, and each caller is answered only once its own work
+is durable.
 
-Each job runs inside a SAVEPOINT, so one job's failure (a constraint, a rule raising `ApiError`) rolls back
-only that job; the others in the batch still commit.
+Each job runs inside a SAVEPOINT, so one job's failure (a constraint, a rule raising `ApiError`)
+rolls back only that job; the others in the batch still commit.
 
-Reads run on the calling thread with a per-thread connection. In WAL mode they never block the writer and
-see every commit that has been acknowledged, because an acknowledged write has already committed.
+Reads run on the calling thread with a per-thread connection. In WAL mode they never block the
+writer and see every commit that has been acknowledged, because an acknowledged write has already
+committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -51,7 +54,7 @@ class Database:
         self._closed = False
         self.after_commit: list[Callable[[], None]] = []
 
-    # ---- lifecycle -------------------------------------------------------------------------------------
+    # ---- lifecycle -------------------------------------------------------------------------------
 
     def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -60,7 +63,9 @@ class Database:
             apply_migrations(conn)
         finally:
             conn.close()
-        self._writer = threading.Thread(target=self._write_loop, name="conduit-sqlite-writer", daemon=True)
+        self._writer = threading.Thread(
+            target=self._write_loop, name="conduit-sqlite-writer", daemon=True
+        )
         self._writer.start()
 
     def close(self) -> None:
@@ -72,13 +77,12 @@ class Database:
             self._writer.join(timeout=30)
         with self._reader_lock:
             for conn in self._reader_conns:
-                try:
+                # one made by a thread that has gone cannot be closed here; the OS reclaims it
+                with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
-                except sqlite3.ProgrammingError:
-                    pass  # created by a thread that has gone; the OS reclaims it
             self._reader_conns.clear()
 
-    # ---- reads -----------------------------------------------------------------------------------------
+    # ---- reads -----------------------------------------------------------------------------------
 
     def reader(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._readers, "conn", None)
@@ -91,10 +95,10 @@ class Database:
         return conn
 
     def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn` on this thread's read connection. Point queries take microseconds: no thread hop."""
+        """Run `fn` on this thread's read connection (point reads take microseconds: no hop)."""
         return fn(self.reader())
 
-    # ---- writes ----------------------------------------------------------------------------------------
+    # ---- writes ----------------------------------------------------------------------------------
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in the next group transaction; returns once that transaction is durable."""
@@ -137,7 +141,7 @@ class Database:
                 conn.execute("SAVEPOINT job")
                 try:
                     result = fn(conn)
-                except BaseException as exc:  # noqa: BLE001 - delivered to the caller, not swallowed
+                except BaseException as exc:  # delivered to the caller, not swallowed
                     conn.execute("ROLLBACK TO job")
                     conn.execute("RELEASE job")
                     outcomes.append((False, exc))
@@ -147,10 +151,8 @@ class Database:
             conn.execute("COMMIT")
         except BaseException as exc:  # the commit itself failed: nobody's work is durable
             log.exception("group commit failed")
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
             outcomes = [(False, exc) for _ in batch]
         self._settle(batch, outcomes)
         for hook in self.after_commit:
@@ -165,10 +167,8 @@ class Database:
         for (_, fut), (ok, value) in zip(batch, outcomes, strict=True):
             by_loop.setdefault(fut.get_loop(), []).append((fut, ok, value))
         for loop, items in by_loop.items():
-            try:
+            with contextlib.suppress(RuntimeError):  # that loop has closed; its callers are gone
                 loop.call_soon_threadsafe(_resolve, items)
-            except RuntimeError:
-                pass  # that loop has closed; its callers are gone
 
 
 def _resolve(items: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
@@ -215,6 +215,6 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
 
 
 def _statements(sql: str) -> list[str]:
-    """Split a migration into statements (our migrations hold no semicolons inside literals or triggers)."""
+    """Split a migration into statements (ours hold no semicolons inside literals or triggers)."""
     code = "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
     return [s.strip() for s in code.split(";") if s.strip()]

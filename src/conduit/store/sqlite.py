@@ -1,7 +1,8 @@
 """The SQLite implementation of Conduit's store: one database file, group-committed writes.
 
-The store's contract is the set of public async methods of its parts (one class per domain); a PostgreSQL
-implementation provides the same methods with the same semantics, and the integration suite is the judge.
+The store's contract is the set of public async methods of its parts (one class per domain); a
+PostgreSQL implementation provides the same methods with the same semantics, and the integration
+suite is the judge.
 """
 
 from __future__ import annotations
