@@ -51,7 +51,11 @@ def free_port() -> int:
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -66,7 +70,7 @@ class CpuMeter:
         self._start = self._sample()
 
     @staticmethod
-    def _children(pid: int) -> list[int]:
+    def children(pid: int) -> list[int]:
         found = []
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():
@@ -85,7 +89,7 @@ class CpuMeter:
         ours = 0.0
         pids = set(self.pids)
         for pid in self.pids:
-            pids.update(self._children(pid))
+            pids.update(self.children(pid))
         for pid in pids:
             try:
                 stat = Path(f"/proc/{pid}/stat").read_text()
@@ -104,7 +108,11 @@ class CpuMeter:
         return ours, max(0.0, (busy1 - busy0) / elapsed - ours)
 
 
-# ---- the receiver process ---------------------------------------------------------------------------
+def children_rss_mb(pid: int) -> float:
+    return sum(rss_mb(child) for child in CpuMeter.children(pid))
+
+
+# ---- the receiver process ------------------------------------------------------------------------
 
 
 def receiver_main(port: int) -> None:
@@ -191,7 +199,7 @@ def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path | None = 
     raise RuntimeError(f"nothing listens on {port}")
 
 
-# ---- the server process -----------------------------------------------------------------------------
+# ---- the server process --------------------------------------------------------------------------
 
 
 @dataclass
@@ -311,7 +319,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-# ---- phases -----------------------------------------------------------------------------------------
+# ---- phases --------------------------------------------------------------------------------------
 
 
 async def throughput(
@@ -395,7 +403,7 @@ async def paced(
 
 
 def fill_queue(database: Path, setup: Setup, count: int) -> None:
-    """Write `count` queued deliveries (real push bodies) straight into the stopped server's queue."""
+    """Write `count` queued deliveries (real push bodies) into the stopped server's queue."""
     from conduit.delivery.request import build_body
 
     conn = sqlite3.connect(database)
@@ -452,18 +460,20 @@ async def backlog(
     server.start()
     assert server.proc is not None
     pid = server.proc.pid
-    peak_dead = 0.0
+    peak_dead = peak_dead_senders = 0.0
     for _ in range(50):  # 10 s against the dead receiver: it probes, one at a time
         peak_dead = max(peak_dead, rss_mb(pid))
+        peak_dead_senders = max(peak_dead_senders, children_rss_mb(pid))
         await asyncio.sleep(0.2)
     receiver.start()
     async with http.post(f"{receiver.url}/reset", params={"record": "0"}) as res:
         await res.read()
-    peak_drain = 0.0
+    peak_drain = peak_drain_senders = 0.0
     samples: list[tuple[float, int]] = []
     deadline = time.monotonic() + drain_seconds + 330  # the next probe can be up to 5 min away
     while time.monotonic() < deadline:
         peak_drain = max(peak_drain, rss_mb(pid))
+        peak_drain_senders = max(peak_drain_senders, children_rss_mb(pid))
         stats = await receiver_stats(http, receiver)
         samples.append((time.time(), stats["total"]))
         if stats["total"] >= count:
@@ -479,6 +489,7 @@ async def backlog(
         "fill_seconds": fill_seconds,
         "rss_dead": peak_dead,
         "rss_drain": peak_drain,
+        "rss_senders": max(peak_dead_senders, peak_drain_senders),
         "drained": drained,
         "drain_rate": rate,
     }
@@ -544,6 +555,7 @@ def report(args: argparse.Namespace, result: dict[str, Any], elapsed: float) -> 
             (f"server RSS, {b['queued']:,} queued for a dead receiver", f"{b['rss_dead']:.0f} MB",
              "< 300 MB"),
             ("  peak RSS while draining", f"{b['rss_drain']:.0f} MB", "< 300 MB"),
+            ("  sender processes' RSS (peak, all together)", f"{b['rss_senders']:.0f} MB", ""),
             ("  drain rate after the receiver recovers", f"{b['drain_rate']:,.0f}/s",
              ">= 2,000/s"),
             ("  drained in the measured window", f"{b['drained']:,}", ""),

@@ -91,12 +91,15 @@ class Dispatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._runner: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at = 0.0
         self._stopping = False
         self._next_rescan = 0.0
         self._next_expire = 0.0
         self._next_prune = 0.0
         self._sweeping = False
         ctx.workers[self.name] = self
+        metrics.watch(self)
 
     # ---- lifecycle ------------------------------------------------------------------------------
 
@@ -126,6 +129,9 @@ class Dispatcher:
         self._wake.set()
         if self._runner is not None:
             await asyncio.gather(self._runner, return_exceptions=True)
+        if self._timer is not None:
+            self._timer.cancel()
+            await asyncio.gather(self._timer, return_exceptions=True)
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -167,17 +173,21 @@ class Dispatcher:
             await self._wait(self._next_deadline(now), now)
 
     async def _wait(self, deadline: float, now: float) -> None:
+        """Sleep until woken or until `deadline` (clock time). The timer is re-armed only when the
+        deadline moves earlier, so a busy loop does not create a timer per iteration."""
         if self._wake.is_set() or self._stopping:
             return
-        waits: list[asyncio.Future[Any]] = [
-            asyncio.ensure_future(self._wake.wait()),
-            asyncio.ensure_future(self.clock.sleep(max(0.0, deadline - now))),
-        ]
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for fut in waits:
-                fut.cancel()
+        timer = self._timer
+        if timer is None or timer.done() or self._timer_at > deadline:
+            if timer is not None:
+                timer.cancel()
+            self._timer_at = deadline
+            self._timer = asyncio.ensure_future(self._ring(max(0.0, deadline - now)))
+        await self._wake.wait()
+
+    async def _ring(self, delay: float) -> None:
+        await self.clock.sleep(delay)
+        self._wake.set()
 
     def _next_deadline(self, now: float) -> float:
         """The next time the loop must look without being woken. Work that is due now but waits for
@@ -336,7 +346,6 @@ class Dispatcher:
             state.in_flight_retries += 1
             self.in_flight_retries += 1
         self._sending.add(row.id)
-        metrics.IN_FLIGHT.inc()
         now = self.clock.now()
         request = AttemptRequest(
             state.target, row.body, state.headers, state.secret, int(now), new_id(now)
@@ -348,7 +357,6 @@ class Dispatcher:
             if retry:
                 state.in_flight_retries -= 1
                 self.in_flight_retries -= 1
-            metrics.IN_FLIGHT.dec()
             self._settle(state, row, outcome, probe)
 
         try:
@@ -380,18 +388,12 @@ class Dispatcher:
             metrics.count_attempt("success")
             metrics.LATENCY.observe(outcome.latency)
             metrics.END_TO_END.observe(max(0.0, now - row.event_time))
-            was_failing = state.failing
             state.on_success(now)
-            if was_failing:
-                metrics.FAILING.dec()
             pending.acked.append(row.id)
             self._pending_effects.append(lambda: self._sending.discard(row.id))
         else:
             metrics.count_attempt(outcome.error or "error")
-            if not state.failing:
-                metrics.FAILING.inc()
-                state.on_failure(now, self.random)
-            elif probe:
+            if not state.failing or probe:
                 state.on_failure(now, self.random)
             retry_at = policy.next_attempt_after_failure(row.event_time, attempt, now, self.random)
             if retry_at is None:
@@ -407,7 +409,6 @@ class Dispatcher:
                 )
                 pending.disable.append(state.id)
                 state.active = False
-                metrics.FAILING.dec()
         pending.health[state.id] = state.health()
         self._request_flush()
         if self._starved or self._more_fresh:
@@ -476,8 +477,6 @@ class Dispatcher:
         if state is None:
             state = ConnectorState.from_row(row, self.ctx.secrets)
             self.connectors[connector_id] = state
-            if state.failing:
-                metrics.FAILING.inc()
             return state
         if state.fingerprint != fingerprint(row):
             was_active = state.active
@@ -486,8 +485,6 @@ class Dispatcher:
                 state.failing and row.consecutive_failures == 0
             ):
                 # Re-enabled (the lifecycle reset its health) or a user reset: start healthy.
-                if state.failing:
-                    metrics.FAILING.dec()
                 state.adopt_health(row)
         return state
 
@@ -541,6 +538,9 @@ class Dispatcher:
         task.add_done_callback(self._tasks.discard)
 
     # ---- introspection (tests, metrics) ----------------------------------------------------------
+
+    def failing_connectors(self) -> int:
+        return sum(1 for s in self.connectors.values() if s.active and s.failing)
 
     def snapshot(self) -> dict[str, Any]:
         return {

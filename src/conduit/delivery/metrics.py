@@ -9,7 +9,9 @@ event.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -39,6 +41,23 @@ DROPPED = Counter(
 )
 IN_FLIGHT = Gauge("conduit_delivery_in_flight", "Delivery attempts currently in flight")
 FAILING = Gauge("conduit_delivery_failing_connectors", "Connectors whose last attempt failed")
+
+
+class Observed(Protocol):
+    in_flight: int
+
+    def failing_connectors(self) -> int: ...
+
+
+# Gauges read the live dispatchers when scraped, instead of being updated on every attempt.
+_observed: weakref.WeakSet[Observed] = weakref.WeakSet()
+IN_FLIGHT.set_function(lambda: sum(d.in_flight for d in list(_observed)))
+FAILING.set_function(lambda: sum(d.failing_connectors() for d in list(_observed)))
+
+
+def watch(dispatcher: Observed) -> None:
+    _observed.add(dispatcher)
+
 
 _outcomes: dict[str, Counter] = {}
 
