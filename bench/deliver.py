@@ -116,50 +116,77 @@ def children_rss_mb(pid: int) -> float:
 
 
 def receiver_main(port: int) -> None:
-    """Answer every push 200 and remember when each value arrived; `GET /stats` reports."""
-    from aiohttp import web
+    """Answer every push 200 and remember when each value arrived; `GET /stats` reports.
 
-    try:
-        import uvloop
+    A lean HTTP/1.1 server (uvloop + httptools, keep-alive), so the benchmark spends its CPU on
+    Conduit rather than on its receiver (the calibration figures used nginx the same way).
+    """
+    import httptools
+    import uvloop
 
-        uvloop.install()
-    except ImportError:
-        pass
     arrivals: dict[int, float] = {}
     counts: Counter[int] = Counter()
-    state = {"total": 0, "first": 0.0, "last": 0.0, "record": True}
+    state: dict[str, Any] = {"total": 0, "first": 0.0, "last": 0.0, "record": True}
+    ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
-    async def push(request: web.Request) -> web.Response:
-        body = await request.read()
-        now = time.time()
-        state["total"] += 1
-        if not state["first"]:
-            state["first"] = now
-        state["last"] = now
-        if state["record"]:
-            value = int(orjson.loads(body)["event"]["data"]["temperature"]["value"])
-            counts[value] += 1
-            arrivals.setdefault(value, now)
-        return web.Response(text="ok")
+    def answer(url: bytes, body: bytes) -> bytes:
+        if url.startswith(b"/push"):
+            now = time.time()
+            state["total"] += 1
+            if not state["first"]:
+                state["first"] = now
+            state["last"] = now
+            if state["record"]:
+                value = int(orjson.loads(body)["event"]["data"]["temperature"]["value"])
+                counts[value] += 1
+                arrivals.setdefault(value, now)
+            return ok
+        if url.startswith(b"/reset"):
+            arrivals.clear()
+            counts.clear()
+            state.update(total=0, first=0.0, last=0.0, record=b"record=0" not in url)
+            return ok
+        report: dict[str, Any] = {k: state[k] for k in ("total", "first", "last")}
+        if b"arrivals" in url:
+            report["arrivals"] = arrivals
+            report["duplicates"] = sum(n - 1 for n in counts.values())
+        payload = orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS)
+        head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n"
+        return head % len(payload) + payload
 
-    async def stats(request: web.Request) -> web.Response:
-        body: dict[str, Any] = {k: state[k] for k in ("total", "first", "last")}
-        if request.query.get("arrivals"):
-            body["arrivals"] = arrivals
-            body["duplicates"] = sum(n - 1 for n in counts.values())
-        return web.Response(body=orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS))
+    class Connection(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            self.transport: Any = transport
+            self.parser = httptools.HttpRequestParser(self)
+            self.url = b""
+            self.body: list[bytes] = []
 
-    async def reset(request: web.Request) -> web.Response:
-        arrivals.clear()
-        counts.clear()
-        state.update(total=0, first=0.0, last=0.0, record=request.query.get("record") != "0")
-        return web.Response(text="ok")
+        def data_received(self, data: bytes) -> None:
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserError:
+                self.transport.close()
 
-    app = web.Application()
-    app.router.add_post("/push", push)
-    app.router.add_get("/stats", stats)
-    app.router.add_post("/reset", reset)
-    web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
+        def on_url(self, url: bytes) -> None:
+            self.url = url
+
+        def on_body(self, body: bytes) -> None:
+            self.body.append(body)
+
+        def on_message_complete(self) -> None:
+            self.transport.write(answer(self.url, b"".join(self.body)))
+            self.body = []
+
+    async def serve() -> None:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(Connection, "127.0.0.1", port, backlog=1024)
+        stop = asyncio.Event()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with server:
+            await stop.wait()
+
+    uvloop.run(serve())
 
 
 class ReceiverProcess:

@@ -13,38 +13,45 @@ from conduit import __version__
 from conduit.config import Settings, env, parse_networks
 
 
+def _network(value: str) -> str:
+    try:
+        parse_networks([value])
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a network in CIDR notation: {value!r}") from exc
+    return value
+
+
 def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=env("DATA_DIR", "./conduit-data"))
     parser.add_argument("--host", default=env("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(env("PORT", "8080") or 8080))
-    parser.add_argument("--database", default=env("DATABASE"), help="SQLite file (default: in data dir)")
+    parser.add_argument("--port", type=int, default=env("PORT", "8080"))
+    parser.add_argument(
+        "--database", default=env("DATABASE"), help="SQLite file (default: in the data dir)"
+    )
     parser.add_argument(
         "--allow-network",
         action="append",
+        type=_network,
         default=None,
         metavar="CIDR",
         help="a network outbound pushes may reach besides the public internet (repeatable)",
     )
-    parser.add_argument("--public-url", default=env("PUBLIC_URL"), help="URL clients use to reach us")
+    parser.add_argument(
+        "--public-url", default=env("PUBLIC_URL"), help="the URL clients use to reach this server"
+    )
     parser.add_argument("--ca-bundle", default=env("CA_BUNDLE"), help="CA certificates for pushes")
-    parser.add_argument(
-        "--retention-days", type=float, default=float(env("RETENTION_DAYS", "31") or 31)
-    )
-    parser.add_argument(
-        "--delivery-timeout", type=float, default=float(env("DELIVERY_TIMEOUT", "10") or 10)
-    )
-    parser.add_argument(
-        "--max-in-flight", type=int, default=int(env("MAX_IN_FLIGHT", "1024") or 1024)
-    )
+    parser.add_argument("--retention-days", type=float, default=env("RETENTION_DAYS", "31"))
+    parser.add_argument("--delivery-timeout", type=float, default=env("DELIVERY_TIMEOUT", "10"))
+    parser.add_argument("--max-in-flight", type=int, default=env("MAX_IN_FLIGHT", "1024"))
     parser.add_argument(
         "--max-in-flight-per-connector",
         type=int,
-        default=int(env("MAX_IN_FLIGHT_PER_CONNECTOR", "256") or 256),
+        default=env("MAX_IN_FLIGHT_PER_CONNECTOR", "256"),
     )
     parser.add_argument(
         "--delivery-workers",
         type=int,
-        default=int(env("DELIVERY_WORKERS", "1") or 1),
+        default=env("DELIVERY_WORKERS", "1"),
         help="processes that send pushes (0: send from the server process itself)",
     )
     parser.add_argument("--log-level", default=env("LOG_LEVEL", "info"))
@@ -59,7 +66,7 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from(args: argparse.Namespace) -> Settings:
     networks = args.allow_network
     if networks is None:
-        networks = [n for n in (env("ALLOW_NETWORK") or "").split(",") if n]
+        networks = [_network(n) for n in (env("ALLOW_NETWORK") or "").split(",") if n.strip()]
     return Settings(
         data_dir=Path(args.data_dir),
         host=args.host,
@@ -76,6 +83,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         delivery_workers=args.delivery_workers,
         rate_limit=args.rate_limit,
     )
+
+
+def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    """Settings, or a one-line usage error (exit 2) for a bad value from the environment."""
+    try:
+        return settings_from(args)
+    except argparse.ArgumentTypeError as exc:
+        parser.error(f"CONDUIT_ALLOW_NETWORK: {exc}")
 
 
 def serve(settings: Settings) -> int:
@@ -95,8 +110,8 @@ def serve(settings: Settings) -> int:
         server_header=False,
     )
     server = uvicorn.Server(config)
-    # uvicorn re-raises the signal that stopped it once shutdown is complete; with these handlers in place
-    # that re-raise is a no-op, so a clean SIGTERM/Ctrl-C shutdown exits 0 instead of dying by the signal.
+    # uvicorn re-raises the signal that stopped it once shutdown is complete; with these handlers in
+    # place that re-raise is a no-op, so a clean SIGTERM/Ctrl-C shutdown exits 0, not by the signal.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
     server.run()
@@ -120,9 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo", help="the server, an emulated fleet, a local receiver and a connector to it"
     )
     _serve_arguments(demo_parser)
-    demo_parser.add_argument(
-        "--receiver-port", type=int, default=int(env("RECEIVER_PORT", "8081") or 8081)
-    )
+    demo_parser.add_argument("--receiver-port", type=int, default=env("RECEIVER_PORT", "8081"))
     demo_parser.add_argument(
         "--interval", type=float, default=2.0, help="seconds between fleet rounds"
     )
@@ -144,13 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if args.command == "serve":
-        return serve(settings_from(args))
+        return serve(_settings(parser, args))
     if args.command == "demo":
         import asyncio
 
         from conduit.demo import run_demo
 
-        asyncio.run(run_demo(settings_from(args), args.receiver_port, args.interval))
+        asyncio.run(run_demo(_settings(parser, args), args.receiver_port, args.interval))
         return 0
     if args.command == "receive":
         import asyncio

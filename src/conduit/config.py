@@ -35,7 +35,7 @@ class Settings:
 
     @property
     def base_url(self) -> str:
-        """The URL clients reach this server at; printed in hints and written to credentials.json."""
+        """The URL clients reach this server at (printed in hints, written to credentials.json)."""
         if self.public_url:
             return self.public_url.rstrip("/")
         host = self.host if self.host not in ("0.0.0.0", "::") else "127.0.0.1"

@@ -32,6 +32,8 @@ from tests.harness.accounts import make_account
 from tests.harness.engine import Engine, running_engine
 from tests.harness.events import publish
 from tests.harness.receivers import (
+    Answer,
+    Received,
     Receiver,
     Switch,
     always,
@@ -299,7 +301,7 @@ async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path
     assert (row[0], row[1]) == (None, 0)
 
 
-# ---- issue item 2: the body is fixed at enqueue ---------------------------------------------------
+# ---- issue item 2: the body is fixed at enqueue -------------------------------------------------
 
 
 def test_a_retry_carries_the_labels_the_device_had_when_the_event_was_received(
@@ -390,7 +392,8 @@ def test_pushes_reuse_a_keep_alive_connection(
 ) -> None:
     """Issue item 3: "Keep-alive connection pools": consecutive pushes to one receiver come over
     one connection, not one connection each."""
-    with _PeerRecordingReceiver() as receiver:
+    receiver = _PeerRecordingReceiver()
+    with receiver:
         dc = _connector(dt, project_id, receiver.url)
         device = dt.Emulator.create_device(project_id, "touch")
         for n in range(1, 6):
@@ -471,8 +474,9 @@ async def test_in_flight_requests_are_capped_per_connector_and_per_server(tmp_pa
     """Issue item 3: "In-flight requests are capped per server and per connector (configurable)":
     beyond a cap, events wait for a slot (and all are delivered), never more are in flight."""
     with Receiver(slow(0.3)) as receiver:
-        settings = {"max_in_flight": 100, "max_in_flight_per_connector": 3}
-        async with running_engine(tmp_path / "per-connector", **settings) as engine:
+        async with running_engine(
+            tmp_path / "per-connector", max_in_flight=100, max_in_flight_per_connector=3
+        ) as engine:
             cid = await engine.connector(receiver.url)
             for _ in range(9):
                 await engine.publish()
@@ -480,8 +484,9 @@ async def test_in_flight_requests_are_capped_per_connector_and_per_server(tmp_pa
             await eventually(lambda: engine.queued(cid) == 0)
         assert receiver.max_active == 3
     with Receiver(slow(0.3)) as receiver:
-        settings = {"max_in_flight": 4, "max_in_flight_per_connector": 4}
-        async with running_engine(tmp_path / "server-wide", **settings) as engine:
+        async with running_engine(
+            tmp_path / "server-wide", max_in_flight=4, max_in_flight_per_connector=4
+        ) as engine:
             first = await engine.connector(receiver.url)
             second = await engine.connector(receiver.url)
             for _ in range(4):  # 8 deliveries: each connector alone could take all 4 at once
@@ -489,6 +494,30 @@ async def test_in_flight_requests_are_capped_per_connector_and_per_server(tmp_pa
             await receiver.wait(8)
             await eventually(lambda: engine.queued(first) + engine.queued(second) == 0)
         assert receiver.max_active == 4
+
+
+async def test_the_first_success_releases_the_backlog_all_at_once(tmp_path: Path) -> None:
+    """Issue item 5: "the first success releases its backlog at full speed" — not one probe at a
+    time, and without waiting for any backoff: the whole backlog is in flight together."""
+    failing = {"now": True}
+
+    def behaviour(_request: Received, _index: int) -> Answer:
+        return Answer(500) if failing["now"] else Answer(200, delay=0.3)
+
+    with Receiver(behaviour) as receiver:
+        async with running_engine(tmp_path) as engine:
+            cid = await engine.connector(receiver.url)
+            await engine.publish()
+            await eventually(lambda: len(engine.attempts(cid)) == 1)
+            for _ in range(9):  # queued behind the failing connector's probe
+                await engine.publish()
+            await eventually(lambda: engine.queued(cid) == 10)
+            assert receiver.max_active == 1
+            failing["now"] = False
+            engine.clock.advance(1.25)  # the probe is due; it succeeds after 0.3 s
+            await receiver.wait(11)
+            await eventually(lambda: engine.queued(cid) == 0)  # with no further clock advance
+    assert receiver.max_active == 9  # the other nine went out together once the probe succeeded
 
 
 async def test_an_unresolvable_host_is_a_dns_failure(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ def test_the_scan_would_see_a_second_status_writer() -> None:
     tree = ast.parse(
         'q = ("UPDATE dataconnectors SET display_name = ?,"\n'
         '     " status = ? WHERE id = ?")\n'
-        'f"UPDATE dataconnectors SET {cols}, status = \'X\' WHERE id = ?"\n'
+        "f\"UPDATE dataconnectors SET {cols}, status = 'X' WHERE id = ?\"\n"
         '"UPDATE dataconnectors SET failing_since = ? WHERE id = ? AND status = ?"\n'
     )
     hits = [
@@ -92,7 +92,14 @@ def test_delivery_defaults_are_a_ten_second_timeout_and_high_caps(clean_env: Non
         assert settings.ca_bundle is None
     flagged = settings_from(
         parser.parse_args(
-            ["--delivery-timeout", "2.5", "--max-in-flight", "8", "--max-in-flight-per-connector", "2"]
+            [
+                "--delivery-timeout",
+                "2.5",
+                "--max-in-flight",
+                "8",
+                "--max-in-flight-per-connector",
+                "2",
+            ]
         )
     )
     assert (flagged.delivery_timeout, flagged.max_in_flight) == (2.5, 8)

@@ -162,6 +162,7 @@ class PushClient:
         self._timeout = aiohttp.ClientTimeout(total=settings.delivery_timeout)
         self._ca_bundle = settings.ca_bundle
         self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._literals: dict[tuple[str, str], bool] = {}
 
     async def start(self) -> None:
         context = ssl_context(self._ca_bundle)
@@ -180,6 +181,16 @@ class PushClient:
                 cookie_jar=aiohttp.DummyCookieJar(),
             )
 
+    def _literal_allowed(self, target: Target) -> bool:
+        """The rule for an IP-literal host; fixed for the client's lifetime, so judged once."""
+        key = (target.scheme, target.host)
+        verdict = self._literals.get(key)
+        if verdict is None:
+            verdict = address_allowed(target.host, self._networks, scheme=target.scheme)
+            if len(self._literals) < 4096:
+                self._literals[key] = verdict
+        return verdict
+
     async def close(self) -> None:
         sessions, self._sessions = self._sessions, {}
         for session in sessions.values():
@@ -190,9 +201,7 @@ class PushClient:
         started = time.perf_counter()
         if target is None:
             return Outcome(False, None, "invalid_url", 0.0)
-        if target.literal and not address_allowed(
-            target.host, self._networks, scheme=target.scheme
-        ):
+        if target.literal and not self._literal_allowed(target):
             return Outcome(False, None, "blocked_address", 0.0)
         session = self._sessions[target.scheme]
         try:
