@@ -551,7 +551,7 @@ async def _fail_when_due(engine: Engine, cid: str) -> None:
     strict=True,
     reason=(
         "GAP: src/conduit/delivery/policy.py:56-61 next_attempt_after_failure (applied at"
-        " src/conduit/delivery/dispatcher.py:396-399) drops an event at its last failure when the"
+        " src/conduit/delivery/dispatcher.py:398-401) drops an event at its last failure when the"
         " next backoff would end past 12 h, i.e. up to 6 min before it is 12 hours old; the issue"
         " says rows leave the queue only when acknowledged or older than 12 hours"
     ),
@@ -583,7 +583,7 @@ async def test_an_undelivered_event_stays_queued_until_it_is_twelve_hours_old(
     strict=True,
     reason=(
         "GAP: src/conduit/delivery/connector_state.py:101-105 on_failure keeps failing_since"
-        " across a stretch with nothing queued, so src/conduit/delivery/dispatcher.py:403 disables"
+        " across a stretch with nothing queued, so src/conduit/delivery/dispatcher.py:405 disables"
         " a connector at its first failure after 4.5 idle days; the issue: 5 days of failing"
         " attempts, 'an idle connector is not failing'"
     ),
