@@ -547,15 +547,6 @@ async def _fail_when_due(engine: Engine, cid: str) -> None:
     await eventually(lambda: engine.last_attempt(cid) > last)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GAP: src/conduit/delivery/policy.py:56-61 next_attempt_after_failure (applied at"
-        " src/conduit/delivery/dispatcher.py:398-401) drops an event at its last failure when the"
-        " next backoff would end past 12 h, i.e. up to 6 min before it is 12 hours old; the issue"
-        " says rows leave the queue only when acknowledged or older than 12 hours"
-    ),
-)
 async def test_an_undelivered_event_stays_queued_until_it_is_twelve_hours_old(
     tmp_path: Path,
 ) -> None:
@@ -579,15 +570,6 @@ async def test_an_undelivered_event_stays_queued_until_it_is_twelve_hours_old(
             assert engine.counter(cid, "expired") == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "GAP: src/conduit/delivery/connector_state.py:101-105 on_failure keeps failing_since"
-        " across a stretch with nothing queued, so src/conduit/delivery/dispatcher.py:405 disables"
-        " a connector at its first failure after 4.5 idle days; the issue: 5 days of failing"
-        " attempts, 'an idle connector is not failing'"
-    ),
-)
 async def test_an_idle_stretch_does_not_count_towards_the_five_days(tmp_path: Path) -> None:
     async with running_engine(tmp_path) as engine:
         cid = await engine.connector(refused_url())

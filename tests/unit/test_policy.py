@@ -40,13 +40,23 @@ def test_events_expire_at_twelve_hours() -> None:
     assert policy.expires_at(t0) == t0 + 43200
 
 
-def test_retry_is_scheduled_by_backoff_until_it_would_fall_past_expiry() -> None:
+def test_retry_follows_backoff_but_an_event_is_kept_until_exactly_twelve_hours() -> None:
     t0 = 1_000_000.0
     assert policy.next_attempt_after_failure(t0, 1, t0, MID) == pytest.approx(t0 + 1.0)
     assert policy.next_attempt_after_failure(t0, 4, t0 + 10, MID) == pytest.approx(t0 + 18.0)
-    late = t0 + 12 * 3600 - 100  # 100 s before expiry, the next retry would be 300 s later
-    assert policy.next_attempt_after_failure(t0, 20, late, MID) is None
+    late = t0 + 12 * 3600 - 100  # 100 s before expiry, the backoff would be 300 s
+    assert policy.next_attempt_after_failure(t0, 20, late, MID) == policy.expires_at(t0)
     assert policy.next_attempt_after_failure(t0, 1, late, MID) == pytest.approx(late + 1.0)
+
+
+def test_an_idle_stretch_ends_a_failing_stretch() -> None:
+    t0 = 5_000_000.0
+    assert policy.failing_since_after_failure(None, None, t0) == t0  # the first failure
+    assert policy.failing_since_after_failure(t0, t0 + 300, t0 + 600) == t0  # still failing
+    assert policy.failing_since_after_failure(t0, t0 + 600, t0 + 600 + 3600) == t0
+    later = t0 + 600 + 3601  # over an hour without any attempt: nothing was queued
+    assert policy.failing_since_after_failure(t0, t0 + 600, later) == later
+    assert policy.failing_since_after_failure(t0, None, t0 + 10) == t0 + 10  # unknown: restart
 
 
 def test_failing_connector_is_probed_one_at_a_time_on_its_own_backoff() -> None:

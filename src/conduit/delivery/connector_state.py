@@ -16,7 +16,7 @@ import orjson
 from conduit.auth.secrets import SecretBox
 from conduit.delivery import policy
 from conduit.delivery.http import Target, parse_target
-from conduit.delivery.queue import ConnectorRow
+from conduit.delivery.queue import ConnectorRow, Health
 from conduit.delivery.request import base_headers
 from conduit.domain.dataconnectors import ACTIVE
 
@@ -40,6 +40,7 @@ class ConnectorState:
     consecutive_failures: int = 0
     failing_since: float | None = None
     last_success: float | None = None
+    last_failure: float | None = None
     probe_at: float = 0.0  # while failing: not before this
     in_flight: int = 0
     in_flight_retries: int = 0
@@ -84,6 +85,7 @@ class ConnectorState:
         self.consecutive_failures = row.consecutive_failures
         self.failing_since = row.failing_since
         self.last_success = row.last_success
+        self.last_failure = row.last_failure
         self.probe_at = 0.0
 
     # ---- health ---------------------------------------------------------------------------------
@@ -100,12 +102,14 @@ class ConnectorState:
 
     def on_failure(self, now: float, random: policy.Random) -> None:
         self.consecutive_failures += 1
-        if self.failing_since is None:
-            self.failing_since = now
+        self.failing_since = policy.failing_since_after_failure(
+            self.failing_since, self.last_failure, now
+        )
+        self.last_failure = now
         self.probe_at = policy.next_probe_at(now, self.consecutive_failures, random)
 
-    def health(self) -> tuple[float | None, float | None, int]:
-        return (self.failing_since, self.last_success, self.consecutive_failures)
+    def health(self) -> Health:
+        return (self.failing_since, self.last_success, self.last_failure, self.consecutive_failures)
 
     # ---- slots ----------------------------------------------------------------------------------
 

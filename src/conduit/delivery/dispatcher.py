@@ -77,9 +77,8 @@ class Dispatcher:
         self.connectors: dict[str, ConnectorState] = {}
         self.in_flight = 0
         self.in_flight_retries = 0
-        self._sending: set[int] = (
-            set()
-        )  # delivery ids in flight or awaiting their settlement commit
+        # Delivery ids in flight, or settled and awaiting the commit of their settlement.
+        self._sending: set[int] = set()
         self._after_id = 0  # highest delivery id read as fresh
         self._more_fresh = False  # stopped reading fresh rows for want of slots
         self._starved = False  # some work waits for a slot to free up
@@ -396,12 +395,8 @@ class Dispatcher:
             if not state.failing or probe:
                 state.on_failure(now, self.random)
             retry_at = policy.next_attempt_after_failure(row.event_time, attempt, now, self.random)
-            if retry_at is None:
-                pending.expired.append((row.id, row.connector_id))
-                self._pending_effects.append(lambda: self._expired_settled(row.id))
-            else:
-                pending.rescheduled.append((attempt, retry_at, row.id))
-                self._pending_effects.append(lambda: self._rescheduled(state, row.id, retry_at))
+            pending.rescheduled.append((attempt, retry_at, row.id))
+            self._pending_effects.append(lambda: self._rescheduled(state, row.id, retry_at))
             if state.active and policy.should_disable(state.failing_since, now):
                 log.warning(
                     "connector %s has failed for 5 days without a success: SYSTEM_DISABLED",
@@ -541,18 +536,3 @@ class Dispatcher:
 
     def failing_connectors(self) -> int:
         return sum(1 for s in self.connectors.values() if s.active and s.failing)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "in_flight": self.in_flight,
-            "in_flight_retries": self.in_flight_retries,
-            "connectors": {
-                cid: {
-                    "in_flight": s.in_flight,
-                    "failing": s.failing,
-                    "consecutive_failures": s.consecutive_failures,
-                    "backlog_at": s.backlog_at,
-                }
-                for cid, s in self.connectors.items()
-            },
-        }

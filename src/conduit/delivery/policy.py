@@ -7,14 +7,14 @@ dispatcher is only the place that applies them.
 - First attempt: immediate. After failure n (n = 1, 2, ...): wait `min(1 s * 2^(n-1), 5 min)` ±20 %
   jitter, so a fleet of failing events spreads out instead of retrying in lock step.
 - An event is delivered at least once for 12 hours after it was received; then it is dropped and
-  counted as expired. A retry that would fall after that point is not scheduled: the event expires
-  now.
+  counted as expired. It stays queued (and is retried) right up to that moment, never dropped early.
 - A connector whose last attempt failed is *failing*: it gets one request in flight at a time (a
   probe), spaced by the same backoff over the connector's consecutive failures, instead of its whole
   backlog. The first success makes it healthy and releases the backlog at full speed.
 - A connector that has been failing for 5 days without a single success is `SYSTEM_DISABLED`.
   Failing is measured from the first failure after the last success; a connector with no events
-  never fails.
+  never fails, and an idle stretch (no attempt for over an hour: nothing was queued) ends a failing
+  stretch, so idle days never count as failing days.
 - A share of every in-flight cap is kept for first attempts, so a retry backlog cannot starve fresh
   events (Hook0's idea).
 """
@@ -31,6 +31,9 @@ MAX_EVENT_AGE = 12 * 3600.0  # seconds: the at-least-once window
 DISABLE_AFTER = 5 * 86400.0  # seconds of failing without success before SYSTEM_DISABLED
 FIRST_ATTEMPT_SHARE = 0.25  # of every in-flight cap, usable only by first attempts
 LEASE_MARGIN = 30.0  # seconds a claim outlives the request timeout
+IDLE_GAP = (
+    3600.0  # seconds without a failed attempt that break a failing stretch (idle, not failing)
+)
 
 Random = Callable[[], float]  # uniform in [0, 1), e.g. random.random
 
@@ -55,10 +58,25 @@ def is_expired(event_time: float, now: float) -> bool:
 
 def next_attempt_after_failure(
     event_time: float, failures: int, now: float, random: Random
-) -> float | None:
-    """When to retry an event that has now failed `failures` times; None means: expire it now."""
-    at = now + retry_delay(failures, random)
-    return None if at >= expires_at(event_time) else at
+) -> float:
+    """When to look at an event again after its `failures`-th failed attempt: after its backoff,
+    but no later than the moment it turns 12 hours old — it stays queued until then, and is
+    expired (not tried) when it is looked at from that moment on."""
+    return min(now + retry_delay(failures, random), expires_at(event_time))
+
+
+def failing_since_after_failure(
+    failing_since: float | None, last_failure: float | None, now: float
+) -> float:
+    """The start of the failing stretch that a failed attempt at `now` belongs to.
+
+    A connector with something queued is tried at least every few minutes (the backoff caps at
+    5 min), so a longer silence means it had nothing to deliver: it was idle, not failing, and a
+    failure after it starts a new stretch.
+    """
+    if failing_since is None or last_failure is None or now - last_failure > IDLE_GAP:
+        return now
+    return failing_since
 
 
 def next_probe_at(last_failure: float, consecutive_failures: int, random: Random) -> float:

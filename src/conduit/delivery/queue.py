@@ -38,6 +38,10 @@ class Delivery:
     lease_until: float
 
 
+# (failing_since, last_success, last_failure, consecutive_failures)
+Health = tuple[float | None, float | None, float | None, int]
+
+
 @dataclass(frozen=True, slots=True)
 class ConnectorRow:
     """What the dispatcher needs of a connector, read fresh from its row."""
@@ -50,6 +54,7 @@ class ConnectorRow:
     signature_secret: bytes | None  # encrypted
     failing_since: float | None
     last_success: float | None
+    last_failure: float | None
     consecutive_failures: int
 
 
@@ -62,8 +67,8 @@ class Settlement:
     released: list[int] = field(default_factory=list)
     expired: list[tuple[int, str]] = field(default_factory=list)  # (id, connector_id)
     attempts: list[AttemptRow] = field(default_factory=list)
-    # connector_id -> (failing_since, last_success, consecutive_failures): the latest values
-    health: dict[str, tuple[float | None, float | None, int]] = field(default_factory=dict)
+    # connector_id -> its latest delivery health
+    health: dict[str, Health] = field(default_factory=dict)
     disable: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -130,7 +135,7 @@ def next_due(conn: sqlite3.Connection, connector_id: str) -> float | None:
 def connector_row(conn: sqlite3.Connection, connector_id: str) -> ConnectorRow | None:
     row = conn.execute(
         "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
-        " last_success, consecutive_failures FROM dataconnectors WHERE id = ?",
+        " last_success, last_failure, consecutive_failures FROM dataconnectors WHERE id = ?",
         (connector_id,),
     ).fetchone()
     if row is None:
@@ -145,7 +150,8 @@ def connector_row(conn: sqlite3.Connection, connector_id: str) -> ConnectorRow |
         signature_secret=bytes(secret) if secret else None,
         failing_since=row[6],
         last_success=row[7],
-        consecutive_failures=row[8],
+        last_failure=row[8],
+        consecutive_failures=row[9],
     )
 
 
@@ -226,9 +232,9 @@ def settle(conn: sqlite3.Connection, batch: Settlement, now: float) -> Counter[s
         record_attempts(conn, batch.attempts)
     if batch.health:
         conn.executemany(
-            "UPDATE dataconnectors SET failing_since = ?, last_success = ?,"
+            "UPDATE dataconnectors SET failing_since = ?, last_success = ?, last_failure = ?,"
             " consecutive_failures = ? WHERE id = ? AND status = ?",
-            [(fs, ls, cf, cid, ACTIVE) for cid, (fs, ls, cf) in batch.health.items()],
+            [(*health, cid, ACTIVE) for cid, health in batch.health.items()],
         )
     for connector_id in batch.disable:
         row = conn.execute(
