@@ -51,12 +51,9 @@ def test_retry_follows_backoff_but_an_event_is_kept_until_exactly_twelve_hours()
 
 def test_an_idle_stretch_ends_a_failing_stretch() -> None:
     t0 = 5_000_000.0
-    assert policy.failing_since_after_failure(None, None, t0) == t0  # the first failure
-    assert policy.failing_since_after_failure(t0, t0 + 300, t0 + 600) == t0  # still failing
-    assert policy.failing_since_after_failure(t0, t0 + 600, t0 + 600 + 3600) == t0
-    later = t0 + 600 + 3601  # over an hour without any attempt: nothing was queued
-    assert policy.failing_since_after_failure(t0, t0 + 600, later) == later
-    assert policy.failing_since_after_failure(t0, None, t0 + 10) == t0 + 10  # unknown: restart
+    assert policy.failing_since_after_failure(None, False, t0) == t0  # the first failure
+    assert policy.failing_since_after_failure(t0, False, t0 + 4 * 86400) == t0  # still failing
+    assert policy.failing_since_after_failure(t0, True, t0 + 600) == t0 + 600  # after idling
 
 
 def test_failing_connector_is_probed_one_at_a_time_on_its_own_backoff() -> None:

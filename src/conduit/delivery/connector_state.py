@@ -40,7 +40,7 @@ class ConnectorState:
     consecutive_failures: int = 0
     failing_since: float | None = None
     last_success: float | None = None
-    last_failure: float | None = None
+    idle: bool = False  # its queue was seen empty since its last failure
     probe_at: float = 0.0  # while failing: not before this
     in_flight: int = 0
     in_flight_retries: int = 0
@@ -85,7 +85,6 @@ class ConnectorState:
         self.consecutive_failures = row.consecutive_failures
         self.failing_since = row.failing_since
         self.last_success = row.last_success
-        self.last_failure = row.last_failure
         self.probe_at = 0.0
 
     # ---- health ---------------------------------------------------------------------------------
@@ -102,14 +101,12 @@ class ConnectorState:
 
     def on_failure(self, now: float, random: policy.Random) -> None:
         self.consecutive_failures += 1
-        self.failing_since = policy.failing_since_after_failure(
-            self.failing_since, self.last_failure, now
-        )
-        self.last_failure = now
+        self.failing_since = policy.failing_since_after_failure(self.failing_since, self.idle, now)
+        self.idle = False
         self.probe_at = policy.next_probe_at(now, self.consecutive_failures, random)
 
     def health(self) -> Health:
-        return (self.failing_since, self.last_success, self.last_failure, self.consecutive_failures)
+        return (self.failing_since, self.last_success, self.consecutive_failures)
 
     # ---- slots ----------------------------------------------------------------------------------
 

@@ -279,6 +279,8 @@ class Dispatcher:
             )
             if due == 0:
                 state.backlog_at = self.db.read(partial(queue.next_due, connector_id=state.id))
+                if state.backlog_at is None and state.in_flight == 0:
+                    state.idle = True  # nothing queued: idle, not failing (policy)
                 if first_only and state.backlog_at is not None and state.backlog_at <= now:
                     self._starved = True  # only retries are due, and retries are at their cap
                 continue

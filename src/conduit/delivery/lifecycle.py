@@ -24,7 +24,7 @@ def set_connector_status(
     if status == ACTIVE:
         conn.execute(
             "UPDATE dataconnectors SET status = ?, update_time = ?, failing_since = NULL,"
-            " last_failure = NULL, consecutive_failures = 0 WHERE id = ? AND status != ?",
+            " consecutive_failures = 0 WHERE id = ? AND status != ?",
             (status, now, connector_id, ACTIVE),
         )
         return 0

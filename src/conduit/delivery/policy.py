@@ -13,8 +13,8 @@ dispatcher is only the place that applies them.
   backlog. The first success makes it healthy and releases the backlog at full speed.
 - A connector that has been failing for 5 days without a single success is `SYSTEM_DISABLED`.
   Failing is measured from the first failure after the last success; a connector with no events
-  never fails, and an idle stretch (no attempt for over an hour: nothing was queued) ends a failing
-  stretch, so idle days never count as failing days.
+  never fails, and a failing stretch ends when its queue is seen empty (idle, not failing), so idle
+  days never count as failing days.
 - A share of every in-flight cap is kept for first attempts, so a retry backlog cannot starve fresh
   events (Hook0's idea).
 """
@@ -65,18 +65,13 @@ def next_attempt_after_failure(
     return min(now + retry_delay(failures, random), expires_at(event_time))
 
 
-def failing_since_after_failure(
-    failing_since: float | None, last_failure: float | None, now: float
-) -> float:
+def failing_since_after_failure(failing_since: float | None, idle: bool, now: float) -> float:
     """The start of the failing stretch that a failed attempt at `now` belongs to.
 
-    A connector with something queued is tried at least every few minutes (the backoff caps at
-    5 min), so a longer silence means it had nothing to deliver: it was idle, not failing, and a
-    failure after it starts a new stretch.
+    `idle` says the connector's queue was seen empty since its previous failure: it had nothing to
+    deliver, so it was idle, not failing, and this failure starts a new stretch.
     """
-    if failing_since is None or last_failure is None or now - last_failure > IDLE_GAP:
-        return now
-    return failing_since
+    return now if failing_since is None or idle else failing_since
 
 
 def next_probe_at(last_failure: float, consecutive_failures: int, random: Random) -> float:

@@ -38,8 +38,8 @@ class Delivery:
     lease_until: float
 
 
-# (failing_since, last_success, last_failure, consecutive_failures)
-Health = tuple[float | None, float | None, float | None, int]
+# (failing_since, last_success, consecutive_failures)
+Health = tuple[float | None, float | None, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +54,6 @@ class ConnectorRow:
     signature_secret: bytes | None  # encrypted
     failing_since: float | None
     last_success: float | None
-    last_failure: float | None
     consecutive_failures: int
 
 
@@ -135,7 +134,7 @@ def next_due(conn: sqlite3.Connection, connector_id: str) -> float | None:
 def connector_row(conn: sqlite3.Connection, connector_id: str) -> ConnectorRow | None:
     row = conn.execute(
         "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
-        " last_success, last_failure, consecutive_failures FROM dataconnectors WHERE id = ?",
+        " last_success, consecutive_failures FROM dataconnectors WHERE id = ?",
         (connector_id,),
     ).fetchone()
     if row is None:
@@ -150,8 +149,7 @@ def connector_row(conn: sqlite3.Connection, connector_id: str) -> ConnectorRow |
         signature_secret=bytes(secret) if secret else None,
         failing_since=row[6],
         last_success=row[7],
-        last_failure=row[8],
-        consecutive_failures=row[9],
+        consecutive_failures=row[8],
     )
 
 
@@ -232,7 +230,7 @@ def settle(conn: sqlite3.Connection, batch: Settlement, now: float) -> Counter[s
         record_attempts(conn, batch.attempts)
     if batch.health:
         conn.executemany(
-            "UPDATE dataconnectors SET failing_since = ?, last_success = ?, last_failure = ?,"
+            "UPDATE dataconnectors SET failing_since = ?, last_success = ?,"
             " consecutive_failures = ? WHERE id = ? AND status = ?",
             [(*health, cid, ACTIVE) for cid, health in batch.health.items()],
         )
