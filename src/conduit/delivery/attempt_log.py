@@ -10,6 +10,7 @@ import math
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 METRICS_WINDOW = 3 * 3600.0  # `:metrics` covers the last 3 hours (SPEC §4.5)
 RETENTION = 24 * 3600.0  # attempts older than this are pruned
@@ -66,13 +67,24 @@ def metrics_for(conn: sqlite3.Connection, connector_id: str, now: float) -> tupl
 
 
 def list_attempts(
-    conn: sqlite3.Connection, connector_id: str, offset: int, limit: int
+    conn: sqlite3.Connection,
+    connector_id: str,
+    limit: int,
+    before: tuple[float, int] | None = None,
 ) -> list[Attempt]:
-    """A page of a connector's attempts, newest first."""
+    """Up to `limit` attempts, newest first, strictly older than the `(at, id)` keyset `before`.
+
+    A keyset rather than an offset, so attempts recorded while a client pages never shift its pages.
+    """
+    where = "connector_id = ?"
+    args: list[Any] = [connector_id]
+    if before is not None:
+        where += " AND (at < ? OR (at = ? AND id < ?))"
+        args += [before[0], before[0], before[1]]
     rows = conn.execute(
         "SELECT id, event_id, attempt, at, success, status_code, error, latency"
-        " FROM delivery_attempts WHERE connector_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
-        (connector_id, limit, offset),
+        f" FROM delivery_attempts WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
+        [*args, limit],
     ).fetchall()
     return [
         Attempt(

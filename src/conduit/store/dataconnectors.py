@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from conduit.clock import Clock
-from conduit.delivery.attempt_log import Attempt, metrics_for
+from conduit.delivery.attempt_log import Attempt, list_attempts, metrics_for
 from conduit.delivery.enqueue import enqueue_to_connector
 from conduit.delivery.lifecycle import set_connector_status
 from conduit.domain.dataconnectors import ACTIVE, DataConnector
@@ -238,29 +238,4 @@ class DataConnectorStore:
         self, connector_id: str, limit: int, before: tuple[float, int] | None = None
     ) -> list[Attempt]:
         """Up to `limit` attempts, newest first, strictly older than the `(at, id)` cursor."""
-        where = "connector_id = ?"
-        args: list[Any] = [connector_id]
-        if before is not None:
-            where += " AND (at < ? OR (at = ? AND id < ?))"
-            args += [before[0], before[0], before[1]]
-
-        def query(conn: sqlite3.Connection) -> list[Any]:
-            return conn.execute(
-                "SELECT id, event_id, attempt, at, success, status_code, error, latency"
-                f" FROM delivery_attempts WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
-                [*args, limit],
-            ).fetchall()
-
-        return [
-            Attempt(
-                id=r[0],
-                event_id=r[1],
-                attempt=r[2],
-                at=r[3],
-                success=bool(r[4]),
-                status_code=r[5],
-                error=r[6],
-                latency=float(r[7]),
-            )
-            for r in self.db.read(query)
-        ]
+        return self.db.read(lambda c: list_attempts(c, connector_id, limit, before))
