@@ -38,16 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import jwt
 import orjson
 
+from bench_common import access_token, free_port, percentile
+
 SECRET = "bench-signature-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def rss_mb(pid: int) -> float:
@@ -265,19 +260,6 @@ class Server:
                 self.proc.wait()
 
 
-async def access_token(http: aiohttp.ClientSession, credentials: dict[str, Any]) -> str:
-    now = int(time.time())
-    claims = {"iat": now, "exp": now + 3600, "aud": credentials["tokenEndpoint"]}
-    claims["iss"] = credentials["email"]
-    assertion = jwt.encode(
-        claims, credentials["secret"], algorithm="HS256", headers={"kid": credentials["keyId"]}
-    )
-    form = {"assertion": assertion, "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer"}
-    async with http.post(credentials["tokenEndpoint"], data=form) as res:
-        res.raise_for_status()
-        return str((await res.json())["access_token"])
-
-
 @dataclass
 class Setup:
     api: str
@@ -339,11 +321,6 @@ async def wait_delivered(
         if stats["total"] >= count or time.monotonic() > deadline:
             return stats
         await asyncio.sleep(0.05)
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
 # ---- phases --------------------------------------------------------------------------------------

@@ -33,15 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import jwt
+
+from bench_common import access_token, free_port, percentile
 
 DEVICE_TYPES = ("temperature", "touch", "humidity", "co2", "contact")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -88,26 +83,6 @@ class Server:
                 self.proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-
-
-async def access_token(http: aiohttp.ClientSession, credentials: dict[str, Any]) -> str:
-    """The OAuth2 JWT-bearer grant, once: the publishers then reuse the Bearer token."""
-    now = int(time.time())
-    assertion = jwt.encode(
-        {
-            "iat": now,
-            "exp": now + 3600,
-            "aud": credentials["tokenEndpoint"],
-            "iss": credentials["email"],
-        },
-        credentials["secret"],
-        algorithm="HS256",
-        headers={"kid": credentials["keyId"]},
-    )
-    form = {"assertion": assertion, "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer"}
-    async with http.post(credentials["tokenEndpoint"], data=form) as res:
-        res.raise_for_status()
-        return str((await res.json())["access_token"])
 
 
 @dataclass
@@ -228,13 +203,6 @@ async def stored_events(http: aiohttp.ClientSession, api: str, fleet: Fleet) -> 
 
     counts = await asyncio.gather(*(count(d) for d, _ in fleet.devices))
     return sum(counts)
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
