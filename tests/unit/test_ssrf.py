@@ -26,6 +26,7 @@ from conduit.delivery.http import (
     status_class,
 )
 from conduit.domain.errors import BadRequest
+from tests.harness.addresses import BLOCKED_ADDRESSES
 from tests.harness.receivers import Receiver
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
@@ -66,27 +67,7 @@ async def _resolve(
     return [r["host"] for r in await guard.resolve("target.example", 443)]
 
 
-@pytest.mark.parametrize(
-    "address",
-    [
-        "127.0.0.1",
-        "10.1.2.3",
-        "172.16.0.1",
-        "192.168.1.1",
-        "169.254.169.254",
-        "100.64.0.1",
-        "0.0.0.0",
-        "224.0.0.1",
-        "240.0.0.1",
-        "255.255.255.255",
-        "::1",
-        "fe80::1",
-        "fc00::1",
-        "::ffff:127.0.0.1",
-        "::",
-        "2001:db8::1",
-    ],
-)
+@pytest.mark.parametrize("address", BLOCKED_ADDRESSES)
 async def test_non_public_answers_are_refused(address: str) -> None:
     with pytest.raises(BlockedAddress):
         await _resolve([address], "https")
