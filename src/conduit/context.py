@@ -30,6 +30,12 @@ class Context:
     credentials: CredentialCache = field(default_factory=CredentialCache)
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
+    def wake_dispatcher(self) -> None:
+        """New queue rows are committed: start sending them now (no-op without a dispatcher)."""
+        dispatcher = self.workers.get("dispatcher")
+        if dispatcher is not None:
+            dispatcher.notify()
+
 
 def context_of(request: Request) -> Context:
     ctx: Context = request.app.state.ctx

@@ -108,9 +108,7 @@ def _after_commit(ctx: Context, events: list[StreamEvent], enqueued: int) -> Non
         for event in events:
             hub.publish(event)
     if enqueued > 0:
-        notify = getattr(ctx.workers.get("dispatcher"), "notify", None)
-        if notify is not None:
-            notify()
+        ctx.wake_dispatcher()
 
 
 async def publish_event(ctx: Context, device: DeviceRef, body: dict[str, Any]) -> dict[str, Any]:

@@ -113,12 +113,6 @@ def _update_mask(request: Request) -> list[str] | None:
     return parse_update_mask(values)
 
 
-def _notify_dispatcher(ctx: Context) -> None:
-    notify = getattr(ctx.workers.get("dispatcher"), "notify", None)
-    if callable(notify):
-        notify()
-
-
 # ---- handlers ------------------------------------------------------------------------------------
 
 
@@ -208,7 +202,7 @@ async def sync_dataconnector(request: Request) -> Response:
     await read_json(request, allow_empty=True)  # no parameters; a body, if any, must still be JSON
     queued = await ctx.store.sync_dataconnector(project_id, request.path_params["dataconnector"])
     if queued:
-        _notify_dispatcher(ctx)
+        ctx.wake_dispatcher()
     return ok({})
 
 
