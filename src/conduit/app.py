@@ -19,7 +19,8 @@ from conduit.clock import Clock, SystemClock
 from conduit.config import Settings, env
 from conduit.context import Context
 from conduit.domain.errors import ApiError
-from conduit.store.sqlite import SqliteStore
+from conduit.startup import check_server_key
+from conduit.store import make_store
 from conduit.workers import Worker
 
 log = logging.getLogger("conduit")
@@ -28,7 +29,7 @@ log = logging.getLogger("conduit")
 def build_context(settings: Settings, clock: Clock | None = None) -> Context:
     clock = clock or SystemClock()
     secrets = SecretBox.load_or_create(settings.data_dir, env("SECRET_KEY"))
-    store = SqliteStore(settings.database_path, clock)
+    store = make_store(settings.database_target, clock)
     return Context(
         settings=settings,
         store=store,
@@ -51,8 +52,13 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        ctx.store.open()
-        await bootstrap(ctx)
+        await ctx.store.open()
+        try:
+            await check_server_key(ctx.store, ctx.secrets)
+            await bootstrap(ctx)
+        except BaseException:
+            await ctx.store.close()
+            raise
         workers = build_workers(ctx)
         started: list[Worker] = []
         try:
@@ -66,7 +72,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                     await worker.stop()
                 except Exception:
                     log.exception("worker %s failed to stop cleanly", worker.name)
-            ctx.store.close()
+            await ctx.store.close()
 
     routes: list[BaseRoute] = routing.all_routes()
     app = Starlette(

@@ -94,9 +94,18 @@ def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Sett
 
 
 def serve(settings: Settings) -> int:
+    import asyncio
+
     import uvicorn
 
     from conduit.app import create_app
+    from conduit.startup import StartupRefused, preflight
+
+    try:
+        asyncio.run(preflight(settings))
+    except StartupRefused as exc:
+        print(f"conduit: refusing to start: {exc}", file=sys.stderr)
+        return 2
 
     app = create_app(settings)
     config = uvicorn.Config(

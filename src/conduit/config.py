@@ -26,6 +26,25 @@ class Settings:
     max_in_flight_per_connector: int = 256
     delivery_workers: int = 0  # sender processes for outbound pushes; 0 = in the server process
     rate_limit: bool = False
+    # What this node runs: "api" (REST only), "delivery" (dispatcher only) or "all".
+    role: str = "all"
+    # How long a claimed delivery stays invisible to other nodes' claims (extended while in flight).
+    lease_seconds: float = 30.0
+
+    @property
+    def database_target(self) -> str | Path:
+        """A PostgreSQL URL as given, else the SQLite file's path."""
+        if self.database and self.database.startswith(("postgresql://", "postgres://")):
+            return self.database
+        return self.database_path
+
+    @property
+    def runs_api(self) -> bool:
+        return self.role in ("all", "api")
+
+    @property
+    def runs_delivery(self) -> bool:
+        return self.role in ("all", "delivery")
 
     @property
     def database_path(self) -> Path:

@@ -12,13 +12,14 @@ from conduit.auth.credential_cache import CredentialCache
 from conduit.auth.secrets import SecretBox
 from conduit.clock import Clock
 from conduit.config import Settings
-from conduit.store.sqlite import SqliteStore
+from conduit.store.contract import Store
+from conduit.store.records import Delivery
 
 
 @dataclass
 class Context:
     settings: Settings
-    store: SqliteStore
+    store: Store
     clock: Clock
     secrets: SecretBox
     signing_key: bytes
@@ -30,11 +31,18 @@ class Context:
     credentials: CredentialCache = field(default_factory=CredentialCache)
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
 
-    def wake_dispatcher(self) -> None:
-        """New queue rows are committed: start sending them now (no-op without a dispatcher)."""
+    def born_claimed_until(self, now: float) -> float:
+        """Until when rows enqueued now are claimed for this node's dispatcher, which is handed
+        them right after the commit; 0 (born unclaimed, for any node to claim) without one."""
+        if self.workers.get("dispatcher") is None:
+            return 0.0
+        return now + self.settings.lease_seconds
+
+    def offer_deliveries(self, deliveries: list[Delivery]) -> None:
+        """Rows born claimed for this node are committed: start sending them now."""
         dispatcher = self.workers.get("dispatcher")
-        if dispatcher is not None:
-            dispatcher.notify()
+        if dispatcher is not None and deliveries:
+            dispatcher.offer(deliveries)
 
 
 def context_of(request: Request) -> Context:

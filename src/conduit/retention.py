@@ -13,8 +13,7 @@ import contextlib
 import logging
 
 from conduit.context import Context
-from conduit.store.database import Database
-from conduit.store.devices import prune_events
+from conduit.store.contract import DeviceStore
 
 log = logging.getLogger("conduit.retention")
 
@@ -28,12 +27,14 @@ def cutoff(now: float, retention_days: float) -> float:
     return now - retention_days * DAY
 
 
-async def prune_expired(db: Database, now: float, retention_days: float, batch: int = BATCH) -> int:
+async def prune_expired(
+    store: DeviceStore, now: float, retention_days: float, batch: int = BATCH
+) -> int:
     """Delete every event older than the retention period as of `now`; returns how many went."""
     before = cutoff(now, retention_days)
     total = 0
     while True:
-        deleted = await db.write(lambda conn: prune_events(conn, before, batch))
+        deleted = await store.prune_events(before, batch)
         total += deleted
         if deleted < batch:
             return total
@@ -60,7 +61,7 @@ class RetentionPruner:
 
     async def prune_once(self) -> int:
         return await prune_expired(
-            self.ctx.store.db, self.ctx.clock.now(), self.ctx.settings.retention_days
+            self.ctx.store, self.ctx.clock.now(), self.ctx.settings.retention_days
         )
 
     async def _run(self) -> None:

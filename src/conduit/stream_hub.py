@@ -26,6 +26,7 @@ from typing import Any
 from conduit.context import Context
 from conduit.domain.errors import ServiceUnavailable
 from conduit.domain.labels import LabelFilter, matches_all
+from conduit.store.records import StoredEvent
 
 log = logging.getLogger("conduit.stream")
 
@@ -34,16 +35,8 @@ SHUTDOWN = "shutdown"
 TOO_SLOW = "too slow"
 
 
-@dataclass(frozen=True)
-class StreamEvent:
-    """A committed event as the hub needs it: what filters read, and the envelope's bytes."""
-
-    project_id: str
-    device_id: str
-    device_type: str
-    event_type: str
-    labels: dict[str, str]
-    body: bytes
+# A committed event as the hub needs it: what filters read, and the envelope's bytes.
+StreamEvent = StoredEvent
 
 
 @dataclass(frozen=True)

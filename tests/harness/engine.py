@@ -1,5 +1,4 @@
-"""The delivery engine in the test's own process: a real SQLite file, a real Dispatcher, a
-ManualClock.
+"""The delivery engine in the test's own process: a real store, a real Dispatcher, a ManualClock.
 
 For the rules that depend on time (backoff, 12-hour expiry, 5-day auto-disable) the test owns the
 clock and jumps it; everything else is real — the store, the group-committing writer, the aiohttp
@@ -11,22 +10,26 @@ from __future__ import annotations
 import ipaddress
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import orjson
 
 from conduit.app import build_context
 from conduit.clock import ManualClock
 from conduit.config import Settings
 from conduit.context import Context
 from conduit.delivery.dispatcher import Dispatcher
-from conduit.delivery.enqueue import enqueue_event
 from conduit.domain.dataconnectors import ACTIVE, DataConnector
-from conduit.domain.ids import new_emulated_device_id, new_id
+from conduit.domain.devices import DeviceRef
+from conduit.domain.ids import new_id
 from conduit.domain.times import rfc3339
 from tests.harness.receivers import eventually
+
+T = TypeVar("T")
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
@@ -37,6 +40,9 @@ class Engine:
     clock: ManualClock
     dispatcher: Dispatcher
     project_id: str
+    _devices: dict[tuple[str | None, tuple[tuple[str, str], ...]], DeviceRef] = field(
+        default_factory=dict
+    )
 
     async def connector(
         self,
@@ -72,57 +78,58 @@ class Engine:
         labels: dict[str, str] | None = None,
         notify: bool = True,
     ) -> dict[str, Any]:
-        """Enqueue one event the way the publish path does (inside a write job), then notify."""
+        """Record one event the way the publish path does (one store write), then hand its
+        rows to the dispatcher (unless `notify` is False: the rows wait, born claimed)."""
         now = self.clock.now()
-        device = device_id or new_emulated_device_id(now)
+        device = await self._device(device_id, labels or {"name": "sensor"})
         timestamp = rfc3339(now)
         envelope = {
             "eventId": new_id(now),
-            "targetName": f"projects/{self.project_id}/devices/{device}",
+            "targetName": f"projects/{self.project_id}/devices/{device.id}",
             "eventType": event_type,
             "data": {event_type: data if data is not None else {"updateTime": timestamp}},
             "timestamp": timestamp,
         }
-        metadata = {
-            "deviceId": device,
-            "projectId": self.project_id,
-            "deviceType": "touch",
-            "productNumber": "",
-        }
-        await self.ctx.store.db.write(
-            lambda c: enqueue_event(
-                c,
-                project_id=self.project_id,
-                envelope=envelope,
-                device_labels=labels or {"name": "sensor"},
-                metadata=metadata,
-                now=now,
-            )
+        recorded = await self.ctx.store.record_publish(
+            device,
+            envelope,
+            orjson.dumps(envelope),
+            orjson.dumps(envelope["data"][event_type]).decode(),
+            now,
+            now,
+            now + self.ctx.settings.lease_seconds,
         )
         if notify:
-            self.dispatcher.notify()
+            self.dispatcher.offer(recorded.deliveries)
         return envelope
+
+    async def _device(self, device_id: str | None, labels: dict[str, str]) -> DeviceRef:
+        """A device of the test's project with these labels (made once per id and label set)."""
+        key = (device_id, tuple(sorted(labels.items())))
+        ref = self._devices.get(key)
+        if ref is None:
+            device = await self.ctx.store.create_device(
+                self.project_id, "touch", labels, emulated=True
+            )
+            ref = DeviceRef(device.id, self.project_id, "touch", "", True)
+            self._devices[key] = ref
+        return ref
 
     def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         return self.ctx.store.db.read(lambda c: c.execute(sql, args).fetchall())
 
     def queued(self, connector_id: str) -> int:
-        return int(
-            self.query("SELECT count(*) FROM deliveries WHERE connector_id = ?", connector_id)[0][0]
-        )
+        return self._read(self.ctx.store.queued_count(connector_id))
 
-    def attempts(self, connector_id: str) -> list[sqlite3.Row]:
-        return self.query(
-            "SELECT * FROM delivery_attempts WHERE connector_id = ? ORDER BY id", connector_id
-        )
+    def attempts(self, connector_id: str) -> list[dict[str, Any]]:
+        """The connector's logged attempts, oldest first, as the store's public read gives them."""
+        found = self._read(self.ctx.store.list_delivery_attempts(connector_id, 1_000_000))
+        return [{**asdict(a), "success": int(a.success)} for a in sorted(found, key=lambda a: a.id)]
 
     def last_attempt(self, connector_id: str) -> int:
         """The id of the connector's latest attempt (grows with every attempt, even when the log of
         attempts older than 24 hours is pruned); 0 before the first."""
-        rows = self.query(
-            "SELECT max(id) FROM delivery_attempts WHERE connector_id = ?", connector_id
-        )
-        return int(rows[0][0] or 0)
+        return max((a["id"] for a in self.attempts(connector_id)), default=0)
 
     async def advance_until_attempts(self, connector_id: str, count: int, step: float) -> None:
         """Jump the clock by `step` until the connector has made `count` attempts (a retry is due
@@ -136,15 +143,26 @@ class Engine:
                 continue
 
     def status(self, connector_id: str) -> str:
-        return str(self.query("SELECT status FROM dataconnectors WHERE id = ?", connector_id)[0][0])
+        return self.stored_connector(connector_id).status
+
+    def stored_connector(self, connector_id: str) -> DataConnector:
+        found = self._read(self.ctx.store.get_dataconnector(self.project_id, connector_id))
+        assert found is not None, f"connector {connector_id} not found"
+        return found
 
     def counter(self, connector_id: str, name: str) -> int:
-        rows = self.query(
-            "SELECT value FROM delivery_counters WHERE connector_id = ? AND name = ?",
-            connector_id,
-            name,
-        )
-        return int(rows[0][0]) if rows else 0
+        return self._read(self.ctx.store.delivery_counter(connector_id, name))
+
+    @staticmethod
+    def _read(read: Coroutine[Any, Any, T]) -> T:
+        """Run one of the store's public reads synchronously (SQLite reads never wait), so tests
+        can poll them from `eventually` conditions."""
+        try:
+            read.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        read.close()
+        raise AssertionError("this store read does not complete without awaiting")
 
 
 @asynccontextmanager
@@ -164,7 +182,7 @@ async def running_engine(
     options: dict[str, Any] = {"allow_network": LOOPBACK, "delivery_timeout": 2.0, **settings}
     clock = ManualClock(start=time.time() - 1800 if start is None else start)
     ctx = build_context(Settings(data_dir=data_dir, **options), clock=clock)
-    ctx.store.open()
+    await ctx.store.open()
     try:
         org = await ctx.store.create_organization("test")
         project = await ctx.store.create_project(org.id, "test")
@@ -178,4 +196,4 @@ async def running_engine(
             if dispatcher.running:
                 await dispatcher.stop()
     finally:
-        ctx.store.close()
+        await ctx.store.close()

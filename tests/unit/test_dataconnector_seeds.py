@@ -51,10 +51,13 @@ def _status_writers() -> dict[str, int]:
 
 def test_exactly_one_code_path_changes_a_connectors_status() -> None:
     """Issue item 6: "Exactly one code path disables a connector" — every SQL statement in the
-    package that sets `dataconnectors.status` is in `delivery/lifecycle.py` (the user's PATCH and
-    the dispatcher's SYSTEM_DISABLED both call it), so emptying the queue on disable cannot be
-    skipped by a second path."""
-    assert _status_writers() == {"conduit/delivery/lifecycle.py": 2}
+    package that sets `dataconnectors.status` is in each backend's `set_connector_status` (the
+    user's PATCH and the dispatcher's SYSTEM_DISABLED both call it), so emptying the queue on
+    disable cannot be skipped by a second path."""
+    assert _status_writers() == {
+        "conduit/store/sqlite/queue.py": 2,
+        "conduit/store/postgres/queue.py": 2,
+    }
 
 
 def test_the_scan_would_see_a_second_status_writer() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conduit.store.database import Database, connect
+from conduit.store.sqlite.database import Database, connect
 
 BURST = 50
 

@@ -8,11 +8,11 @@ import sqlite3
 from importlib import resources
 from pathlib import Path
 
-from conduit.store.database import Database, apply_migrations, connect
+from conduit.store.sqlite.database import Database, apply_migrations, connect
 
 
 def _migration_files() -> list[str]:
-    folder = resources.files("conduit.store").joinpath("migrations")
+    folder = resources.files("conduit.store.sqlite").joinpath("migrations")
     return sorted(e.name for e in folder.iterdir() if e.name.endswith(".sql"))
 
 
@@ -50,7 +50,7 @@ def test_only_the_missing_migrations_are_applied(tmp_path: Path) -> None:
 
 
 def _tables_created_by(migration: str) -> list[str]:
-    sql = resources.files("conduit.store").joinpath("migrations", migration).read_text()
+    sql = resources.files("conduit.store.sqlite").joinpath("migrations", migration).read_text()
     return [line.split()[2] for line in sql.splitlines() if line.upper().startswith("CREATE TABLE")]
 
 

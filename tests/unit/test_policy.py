@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from conduit.config import Settings
 from conduit.delivery import policy
 
 LOW, MID, HIGH = (lambda: 0.0), (lambda: 0.5), (lambda: 0.999999)
@@ -81,6 +82,6 @@ def test_part_of_every_cap_is_kept_for_first_attempts() -> None:
     assert policy.retry_limit(4) == 3
 
 
-def test_a_claim_outlives_the_request_timeout() -> None:
-    assert policy.lease_seconds(10.0) > 10.0
-    assert policy.BIRTH_CLAIM_SECONDS > 10.0
+def test_a_claim_outlives_the_request_timeout_by_default() -> None:
+    settings = Settings()
+    assert settings.lease_seconds > settings.delivery_timeout

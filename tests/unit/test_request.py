@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterator
+from typing import Any
 
 import jwt
 import orjson
 import pytest
 
 from conduit import __version__
-from conduit.delivery.enqueue import enqueue_event, enqueue_to_connector
 from conduit.delivery.request import (
     attempt_headers,
     base_headers,
     build_body,
-    forwarded_labels,
 )
-from conduit.store.database import apply_migrations
+from conduit.domain.pushes import ConnectorFilter, fan_out, forwarded_labels, push_to
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -82,108 +79,33 @@ def test_signature_only_with_a_secret_and_it_covers_the_body() -> None:
     assert base == base_headers({})  # the shared per-connector headers are not mutated
 
 
-# ---- enqueue (against a real migrated SQLite file) -------------------------------------------
+# ---- fan-out: which connectors an event goes to, with which bytes -------------------------------
 
 
-@pytest.fixture
-def conn(tmp_path: object) -> Iterator[sqlite3.Connection]:
-    c = sqlite3.connect(f"{tmp_path}/q.db", isolation_level=None)
-    c.execute("PRAGMA foreign_keys=ON")
-    apply_migrations(c)
-    c.execute("INSERT INTO organizations VALUES ('o', 'org', 0)")
-    for project in ("p", "q"):
-        c.execute(
-            "INSERT INTO projects(id, organization_id, display_name, create_time)"
-            " VALUES (?, 'o', ?, 0)",
-            (project, project),
-        )
-    yield c
-    c.close()
+def _filter(cid: str, events: list[str] | None = None, labels: list[str] | None = None) -> Any:
+    return ConnectorFilter(cid, json.dumps(events or []), json.dumps(labels or []))
 
 
-def _connector(
-    conn: sqlite3.Connection,
-    cid: str,
-    *,
-    project: str = "p",
-    status: str = "ACTIVE",
-    events: list[str] | None = None,
-    labels: list[str] | None = None,
-) -> None:
-    conn.execute(
-        "INSERT INTO dataconnectors(id, project_id, status, events, labels, url, create_time,"
-        " update_time) VALUES (?, ?, ?, ?, ?, 'https://example.com/', 0, 0)",
-        (cid, project, status, json.dumps(events or []), json.dumps(labels or [])),
+def test_fan_out_goes_to_connectors_whose_filter_matches() -> None:
+    pushes = fan_out(
+        [
+            _filter("all", labels=["name"]),
+            _filter("touch-only", events=["touch"]),
+            _filter("temp-only", events=["temperature"]),
+        ],
+        ENVELOPE,
+        {"name": "touch"},
+        METADATA,
     )
+    bodies = {p.connector_id: p.body for p in pushes}
+    assert set(bodies) == {"all", "touch-only"}
+    assert bodies["all"] == CAPTURED
+    assert orjson.loads(bodies["touch-only"])["labels"] == {}
 
 
-def _rows(conn: sqlite3.Connection) -> dict[str, bytes]:
-    return {r[0]: r[1] for r in conn.execute("SELECT connector_id, body FROM deliveries")}
+def test_fan_out_without_connectors_makes_nothing() -> None:
+    assert fan_out([], ENVELOPE, {}, METADATA) == []
 
 
-def test_enqueue_fans_out_to_matching_active_connectors_of_the_project(
-    conn: sqlite3.Connection,
-) -> None:
-    _connector(conn, "all", labels=["name"])
-    _connector(conn, "touch-only", events=["touch"])
-    _connector(conn, "temp-only", events=["temperature"])
-    _connector(conn, "paused", status="USER_DISABLED")
-    _connector(conn, "off", status="SYSTEM_DISABLED")
-    _connector(conn, "other-project", project="q")
-    added = enqueue_event(
-        conn,
-        project_id="p",
-        envelope=ENVELOPE,
-        device_labels={"name": "touch"},
-        metadata=METADATA,
-        now=1000.0,
-    )
-    assert added == 2
-    rows = _rows(conn)
-    assert set(rows) == {"all", "touch-only"}
-    assert rows["all"] == CAPTURED
-    assert orjson.loads(rows["touch-only"])["labels"] == {}
-    row = conn.execute(
-        "SELECT event_id, event_time, attempts, next_attempt, lease_until FROM deliveries"
-        " WHERE connector_id = 'all'"
-    ).fetchone()
-    assert row[0] == ENVELOPE["eventId"] and row[1] == 1000.0 and row[2] == 0 and row[3] == 1000.0
-    assert row[4] > 1000.0  # born claimed for the local dispatcher
-
-
-def test_enqueue_without_connectors_adds_nothing(conn: sqlite3.Connection) -> None:
-    assert (
-        enqueue_event(
-            conn, project_id="p", envelope=ENVELOPE, device_labels={}, metadata=METADATA, now=1.0
-        )
-        == 0
-    )
-    assert _rows(conn) == {}
-
-
-def test_connector_changes_apply_to_the_very_next_event(conn: sqlite3.Connection) -> None:
-    _connector(conn, "c", events=["temperature"])
-    args = dict(
-        project_id="p", envelope=ENVELOPE, device_labels={"name": "x"}, metadata=METADATA, now=1.0
-    )
-    assert enqueue_event(conn, **args) == 0  # type: ignore[arg-type]
-    conn.execute("UPDATE dataconnectors SET events = '[]', labels = '[\"name\"]' WHERE id = 'c'")
-    assert enqueue_event(conn, **args) == 1  # type: ignore[arg-type]
-    assert orjson.loads(_rows(conn)["c"])["labels"] == {"name": "x"}
-    conn.execute("UPDATE dataconnectors SET status = 'USER_DISABLED' WHERE id = 'c'")
-    assert enqueue_event(conn, **args) == 0  # type: ignore[arg-type]
-
-
-def test_enqueue_to_connector_builds_the_same_body(conn: sqlite3.Connection) -> None:
-    _connector(conn, "c")
-    enqueue_to_connector(
-        conn,
-        connector_id="c",
-        connector_labels=["name"],
-        envelope=ENVELOPE,
-        device_labels={"name": "touch", "x": "y"},
-        metadata=METADATA,
-        event_time=50.0,
-        now=50.0,
-    )
-    assert _rows(conn) == {"c": CAPTURED}
+def test_a_push_to_one_connector_builds_the_same_body() -> None:
+    assert push_to(["name"], ENVELOPE, {"name": "touch", "x": "y"}, METADATA) == CAPTURED

@@ -31,7 +31,7 @@ from conduit.api.http import (
 from conduit.auth.principal import authenticate
 from conduit.context import Context, context_of
 from conduit.delivery.addresses import check_url
-from conduit.delivery.attempt_log import Attempt
+from conduit.delivery.metrics import DROPPED
 from conduit.domain.dataconnector_rules import (
     apply_update,
     parse_create,
@@ -41,6 +41,7 @@ from conduit.domain.dataconnector_rules import (
 from conduit.domain.dataconnectors import DataConnector
 from conduit.domain.errors import NotFound
 from conduit.domain.times import rfc3339
+from conduit.store.records import Attempt
 
 UPDATE_MASK_PARAMS = ("update_mask", "updateMask")
 
@@ -121,7 +122,7 @@ async def list_dataconnectors(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.read")
+    await principal.require_project(project_id, "dataconnector.read")
     page, token = paginate(request, await ctx.store.list_dataconnectors(project_id))
     return page_response("dataConnectors", [dataconnector_json(ctx, c) for c in page], token)
 
@@ -131,7 +132,7 @@ async def create_dataconnector(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.create")
+    await principal.require_project(project_id, "dataconnector.create")
     new = parse_create(await read_json(request))
     await _check_url(ctx, new.url)
     connector = await ctx.store.create_dataconnector(
@@ -156,7 +157,7 @@ async def get_dataconnector(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.read")
+    await principal.require_project(project_id, "dataconnector.read")
     connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
     return ok(dataconnector_json(ctx, connector))
 
@@ -167,19 +168,21 @@ async def update_dataconnector(request: Request) -> Response:
     ctx = context_of(request)
     project_id = request.path_params["project"]
     connector_id = request.path_params["dataconnector"]
-    principal.require_project(project_id, "dataconnector.update")
+    await principal.require_project(project_id, "dataconnector.update")
     await _existing(ctx, project_id, connector_id)
     mask = _update_mask(request)
     update = parse_update(await read_json(request, allow_empty=True), mask)
     if update.url is not None:
         await _check_url(ctx, update.url)
-    connector = await ctx.store.update_dataconnector(
+    connector, dropped = await ctx.store.update_dataconnector(
         project_id,
         connector_id,
         lambda current: apply_update(
             current, update, encrypt=ctx.secrets.encrypt, now=ctx.clock.now()
         ),
     )
+    if dropped:
+        DROPPED.inc(dropped)
     return ok(dataconnector_json(ctx, connector))
 
 
@@ -188,7 +191,7 @@ async def delete_dataconnector(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.delete")
+    await principal.require_project(project_id, "dataconnector.delete")
     await ctx.store.delete_dataconnector(project_id, request.path_params["dataconnector"])
     return ok({})
 
@@ -198,11 +201,13 @@ async def sync_dataconnector(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.update")
+    await principal.require_project(project_id, "dataconnector.update")
     await read_json(request, allow_empty=True)  # no parameters; a body, if any, must still be JSON
-    queued = await ctx.store.sync_dataconnector(project_id, request.path_params["dataconnector"])
-    if queued:
-        ctx.wake_dispatcher()
+    now = ctx.clock.now()
+    queued = await ctx.store.sync_dataconnector(
+        project_id, request.path_params["dataconnector"], ctx.born_claimed_until(now)
+    )
+    ctx.offer_deliveries(queued)
     return ok({})
 
 
@@ -211,7 +216,7 @@ async def dataconnector_metrics(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.read")
+    await principal.require_project(project_id, "dataconnector.read")
     connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
     successes, errors, latency99p = await ctx.store.dataconnector_metrics(
         connector.id, ctx.clock.now()
@@ -232,7 +237,7 @@ async def list_attempts(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "dataconnector.read")
+    await principal.require_project(project_id, "dataconnector.read")
     connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
     size = page_size(request)
     token = query_param(request, "pageToken", "page_token")

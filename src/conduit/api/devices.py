@@ -67,13 +67,13 @@ async def load_device(request: Request, principal: Principal, permission: str) -
     device_id = request.path_params["device"]
     if project_id == WILDCARD:
         device = await ctx.store.find_device(device_id)
-        granted = principal.project_permissions(device.project_id) if device else set()
+        granted = await principal.project_permissions(device.project_id) if device else set()
         if device is None or not granted:
             raise NotFound(f"device {device_id} not found")
         if permission not in granted:
             raise Forbidden(f"missing permission {permission}")
         return device
-    principal.require_project(project_id, permission)
+    await principal.require_project(project_id, permission)
     device = await ctx.store.get_device(project_id, device_id)
     if device is None:
         raise NotFound(f"device {device_id} not found in project {project_id}")
@@ -83,7 +83,7 @@ async def load_device(request: Request, principal: Principal, permission: str) -
 async def _listed_projects(request: Request, principal: Principal, ctx: Context) -> list[str]:
     project_id = request.path_params["project"]
     if project_id != WILDCARD:
-        principal.require_project(project_id, "device.read")
+        await principal.require_project(project_id, "device.read")
         return [project_id]
     organization = query_param(request, "organization")
     org_id = organization.removeprefix("organizations/") if organization else None
@@ -91,7 +91,8 @@ async def _listed_projects(request: Request, principal: Principal, ctx: Context)
     return [
         p.id
         for p in await ctx.store.list_projects(org_id)
-        if (not wanted or p.id in wanted) and "device.read" in principal.project_permissions(p.id)
+        if (not wanted or p.id in wanted)
+        and "device.read" in await principal.project_permissions(p.id)
     ]
 
 
@@ -142,7 +143,7 @@ async def get_device(request: Request) -> Response:
     return ok(device_json(await load_device(request, principal, "device.read")))
 
 
-def _targets(
+async def _targets(
     principal: Principal, path_project: str, names: Any, permission: str
 ) -> tuple[list[tuple[str, str]], dict[str, dict[str, Any]]]:
     """Split the body's device names into (project, device) targets and per-device errors."""
@@ -157,7 +158,7 @@ def _targets(
                 name, "INVALID_ARGUMENT", f"Device is not in project {path_project}."
             )
             continue
-        granted = principal.project_permissions(project_id)
+        granted = await principal.project_permissions(project_id)
         if not granted:
             errors[name] = batch_error(name, "NOT_FOUND", "Device not found.")
         elif permission not in granted:
@@ -179,7 +180,7 @@ async def batch_update(request: Request) -> Response:
     ctx = context_of(request)
     project_id = request.path_params["project"]
     if project_id != WILDCARD:
-        principal.require_project(project_id, "device.update")
+        await principal.require_project(project_id, "device.update")
     body = await read_json(request)
     check_fields(body, frozenset({"devices", "addLabels", "removeLabels"}))
     add = check_labels(body.get("addLabels", {}), "addLabels")
@@ -189,7 +190,7 @@ async def batch_update(request: Request) -> Response:
     both = sorted(set(add) & set(remove))
     if both:
         raise BadRequest(f"label {both[0]!r} cannot be both added and removed")
-    targets, errors = _targets(principal, project_id, body.get("devices"), "device.update")
+    targets, errors = await _targets(principal, project_id, body.get("devices"), "device.update")
     failures = await change_labels(
         ctx, targets, lambda current: apply_changes(current, add, remove)
     )
@@ -211,10 +212,10 @@ async def transfer_devices(request: Request) -> Response:
     target = request.path_params["project"]
     if target == WILDCARD:
         raise BadRequest("the target project cannot be the wildcard -")
-    principal.require_project(target, "device.transfer")
+    await principal.require_project(target, "device.transfer")
     body = await read_json(request)
     check_fields(body, frozenset({"devices"}))
-    targets, errors = _targets(principal, WILDCARD, body.get("devices"), "device.transfer")
+    targets, errors = await _targets(principal, WILDCARD, body.get("devices"), "device.transfer")
     moves = [(p, d) for p, d in dict.fromkeys(targets) if p != target]
     moved = await ctx.store.move_devices(moves, target)
     transferred: list[str] = []

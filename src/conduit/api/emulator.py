@@ -55,7 +55,7 @@ async def create_device(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "emulator.create")
+    await principal.require_project(project_id, "emulator.create")
     body = await read_json(request)
     check_fields(body, _CREATE_FIELDS, _OUTPUT_ONLY)
     device_type = check_device_type(body.get("type"))
@@ -102,8 +102,8 @@ async def publish(request: Request) -> Response:
     ctx = context_of(request)
     project_id = request.path_params["project"]
     device_id = request.path_params["device"]
-    principal.require_project(project_id, "emulator.update")
-    device = ctx.store.device_ref(project_id, device_id)
+    await principal.require_project(project_id, "emulator.update")
+    device = await ctx.store.device_ref(project_id, device_id)
     if device is None or not device.emulated:
         raise NotFound(f"emulated device {device_id} not found in project {project_id}")
     body = await read_json(request)

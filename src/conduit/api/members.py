@@ -66,9 +66,9 @@ async def _authorize(
 ) -> Principal:
     principal = await authenticate(request)
     if scope_kind == PROJECT_SCOPE:
-        principal.require_project(scope_id, permission)
+        await principal.require_project(scope_id, permission)
     else:
-        principal.require_organization(scope_id, permission)
+        await principal.require_organization(scope_id, permission)
     return principal
 
 
@@ -105,7 +105,7 @@ async def _new_membership(
     return Membership(
         scope_kind=scope_kind,
         scope_id=scope_id,
-        member_id=ctx.store.user_member_id(email) or new_id(ctx.clock.now()),
+        member_id=await ctx.store.user_member_id(email) or new_id(ctx.clock.now()),
         account_type=USER,
         email=email,
         display_name=email,

@@ -6,8 +6,6 @@ URLs or secrets. Put it behind the reverse proxy's access rules if even that is 
 
 from __future__ import annotations
 
-import asyncio
-
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
@@ -15,13 +13,12 @@ from starlette.routing import Route
 
 from conduit.context import context_of
 from conduit.delivery.metrics import exposition
-from conduit.delivery.queue import queue_depths
 
 
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics; counting the queue takes a scan, so it runs off the event loop."""
-    db = context_of(request).store.db
-    text = await asyncio.to_thread(exposition, lambda: db.read(queue_depths))
+    """Prometheus metrics, with the queue depth of every connector as the store counts it."""
+    depths = await context_of(request).store.queue_depths()
+    text = exposition(lambda: depths)
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 
 

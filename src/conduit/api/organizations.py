@@ -39,7 +39,7 @@ async def get_organization(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     org_id = request.path_params["organization"]
-    if not ctx.store.organization_visible_to(principal.id, org_id):
+    if not await ctx.store.organization_visible_to(principal.id, org_id):
         raise NotFound(f"organization {org_id} not found")
     org = await ctx.store.get_organization(org_id)
     if org is None:
@@ -55,8 +55,8 @@ async def organization_permissions(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     org_id = request.path_params["organization"]
-    granted = principal.organization_permissions(org_id)
-    if not granted and not ctx.store.organization_visible_to(principal.id, org_id):
+    granted = await principal.organization_permissions(org_id)
+    if not granted and not await ctx.store.organization_visible_to(principal.id, org_id):
         raise NotFound(f"organization {org_id} not found")
     page, token = paginate(request, sorted(granted))
     return page_response("permissions", list(page), token)

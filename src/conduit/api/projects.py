@@ -81,7 +81,7 @@ async def create_project(request: Request) -> Response:
         raise BadRequest("organization is required, as organizations/<id>")
     org_id = parse_resource_name(body["organization"], "organizations", "organization")
     display_name = check_display_name(body.get("displayName"), required=True)
-    principal.require_organization(org_id, "project.create")
+    await principal.require_organization(org_id, "project.create")
     project = await ctx.store.create_project(org_id, display_name)
     return ok(project_json(project))
 
@@ -90,7 +90,7 @@ async def get_project(request: Request) -> Response:
     """Get one project."""
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "project.read")
+    await principal.require_project(project_id, "project.read")
     project = await context_of(request).store.get_project(project_id)
     if project is None:
         raise NotFound(f"project {project_id} not found")
@@ -105,7 +105,7 @@ async def update_project(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "project.update")
+    await principal.require_project(project_id, "project.update")
     body = await read_json(request, allow_empty=True)
     check_fields(body, ("displayName", "organization"), _OUTPUT_ONLY)
     project = await ctx.store.get_project(project_id)
@@ -136,7 +136,7 @@ async def delete_project(request: Request) -> Response:
     """
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "project.delete")
+    await principal.require_project(project_id, "project.delete")
     if not await context_of(request).store.delete_project(project_id):
         raise NotFound(f"project {project_id} not found")
     return ok()
@@ -146,7 +146,7 @@ async def project_permissions(request: Request) -> Response:
     """The caller's effective permissions in a project."""
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    granted = principal.require_project(project_id, "project.read")
+    granted = await principal.require_project(project_id, "project.read")
     page, token = paginate(request, sorted(granted))
     return page_response("permissions", list(page), token)
 

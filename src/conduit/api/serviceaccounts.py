@@ -56,7 +56,7 @@ async def _authorized_account(request: Request, permission: str) -> ServiceAccou
     """The service account in the path, after checking the caller's permission in its project."""
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, permission)
+    await principal.require_project(project_id, permission)
     account_id = request.path_params["account"]
     account = await context_of(request).store.get_service_account(account_id)
     if account is None or account.project_id != project_id:
@@ -77,7 +77,7 @@ async def list_service_accounts(request: Request) -> Response:
     """List the service accounts of a project."""
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "serviceaccount.read")
+    await principal.require_project(project_id, "serviceaccount.read")
     accounts = await context_of(request).store.list_service_accounts(project_id)
     page, token = paginate(request, accounts)
     return page_response("serviceAccounts", [service_account_json(a) for a in page], token)
@@ -87,7 +87,7 @@ async def create_service_account(request: Request) -> Response:
     """Create a service account (`displayName`, `enableBasicAuth`); it has no role anywhere yet."""
     principal = await authenticate(request)
     project_id = request.path_params["project"]
-    principal.require_project(project_id, "serviceaccount.create")
+    await principal.require_project(project_id, "serviceaccount.create")
     body = await read_json(request, allow_empty=True)
     check_fields(body, _WRITABLE, _OUTPUT_ONLY)
     display_name = check_display_name(body.get("displayName", ""), required=False)

@@ -134,7 +134,7 @@ async def stream_project(request: Request) -> Response:
     try:
         principal = await authenticate(request)
         project_id = request.path_params["project"]
-        principal.require_project(project_id, "device.read")
+        await principal.require_project(project_id, "device.read")
         return _open(request, project_id, _filter(request))
     except ApiError as exc:
         return _stream_error(request, exc)

@@ -35,37 +35,39 @@ class Principal:
     def id(self) -> str:
         return self.account.id
 
-    def project_permissions(self, project_id: str) -> set[str]:
+    async def project_permissions(self, project_id: str) -> set[str]:
         """Effective permissions in a project; empty when the caller has no role there (or no
         project).
         """
-        roles, _ = self.ctx.store.roles_in_project(self.account.id, project_id)
+        roles, _ = await self.ctx.store.roles_in_project(self.account.id, project_id)
         return permissions_of(roles)
 
-    def require_project(self, project_id: str, permission: str) -> set[str]:
+    async def require_project(self, project_id: str, permission: str) -> set[str]:
         """Raise 404 unless the caller has any role in the project, 403 unless it has
         `permission`.
         """
-        granted = self.project_permissions(project_id)
+        granted = await self.project_permissions(project_id)
         if not granted:
             raise NotFound(f"project {project_id} not found")
         if permission not in granted:
             raise Forbidden(f"missing permission {permission} in project {project_id}")
         return granted
 
-    def organization_permissions(self, organization_id: str) -> set[str]:
+    async def organization_permissions(self, organization_id: str) -> set[str]:
         return permissions_of(
-            self.ctx.store.roles_in_organization(self.account.id, organization_id)
+            await self.ctx.store.roles_in_organization(self.account.id, organization_id)
         )
 
-    def require_organization(self, organization_id: str, permission: str) -> set[str]:
+    async def require_organization(self, organization_id: str, permission: str) -> set[str]:
         """404 unless the organization is visible to the caller (a role in it or in one of its
         projects), 403 unless the caller's organization role grants `permission`.
         """
-        granted = self.organization_permissions(organization_id)
+        granted = await self.organization_permissions(organization_id)
         if permission in granted:
             return granted
-        if granted or self.ctx.store.organization_visible_to(self.account.id, organization_id):
+        if granted or await self.ctx.store.organization_visible_to(
+            self.account.id, organization_id
+        ):
             raise Forbidden(f"missing permission {permission} in organization {organization_id}")
         raise NotFound(f"organization {organization_id} not found")
 

@@ -16,9 +16,9 @@ import orjson
 from conduit.auth.secrets import SecretBox
 from conduit.delivery import policy
 from conduit.delivery.http import Target, parse_target
-from conduit.delivery.queue import ConnectorRow, Health
 from conduit.delivery.request import base_headers
 from conduit.domain.dataconnectors import ACTIVE
+from conduit.store.records import ConnectorRow, Health
 
 Fingerprint = tuple[str, float, str, str, bytes | None]
 
@@ -76,10 +76,11 @@ class ConnectorState:
         self.secret = None
         if row.signature_secret:
             try:
-                plain = secrets.decrypt(row.signature_secret)
+                self.secret = secrets.decrypt(row.signature_secret).encode() or None
             except ValueError:
-                plain = ""  # a secret this server key cannot read: send unsigned rather than never
-            self.secret = plain.encode() or None
+                # Fail closed: a push of a connector that has a secret is never sent unsigned.
+                # Every attempt fails (`invalid_url`) until the connector's secret is set anew.
+                self.target = None
 
     def adopt_health(self, row: ConnectorRow) -> None:
         self.consecutive_failures = row.consecutive_failures

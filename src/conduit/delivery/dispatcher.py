@@ -3,12 +3,12 @@ committed.
 
 How work reaches the wire:
 
-- *Fresh rows* are born claimed for this dispatcher (`enqueue.py`). A publish commits, calls
-  `notify()`, and the loop reads the rows committed since its last read, by id, and starts one task
-  per row at once: no claim write, no polling delay, no batching, no waiting for one delivery to
-  start the next.
+- *Fresh rows* are born claimed for this node's dispatcher (`store.record_publish`). A publish
+  commits and hands the new rows to `offer()`, and the loop starts one attempt per row at once: no
+  claim write, no read, no polling delay, no waiting for one delivery to start the next.
 - *Backlog rows* (retries, rows a busy or failing connector could not take, rows of a crashed
-  predecessor) are claimed per connector from the store in bounded pages (`queue.claim_due`) when
+  predecessor or of another node) are claimed per connector from the store in bounded pages
+  (`store.claim_due`) when
   that connector has free slots; the loop knows when to look because it wrote their `next_attempt`
   itself (and re-checks every connector every few seconds as a safety net).
 
@@ -19,10 +19,11 @@ success releases its backlog at full speed. One slow connector therefore only ev
 slots.
 
 Outcomes are batched: acks (delete), reschedules, attempt-log rows and connector health go to the
-store in one job per commit (`queue.settle`); the group-committing writer does the rest. A row
-leaves the queue only on a 2xx or when it is 12 hours old. After a crash nothing is lost: un-acked
-rows are still in the store and this dispatcher, being the only one on its SQLite database, releases
-their claims at start.
+store in one job per commit (`store.settle`). A row leaves the queue only on a 2xx or when it is 12
+hours old. After a crash nothing is lost: un-acked rows are still in the store, and their claims
+lapse (or, on SQLite, whose single dispatcher holds the database's exclusive lock, are released at
+start). Claims of rows in flight are extended while their request runs, so a slow receiver never
+gets the same event from two nodes at once.
 
 Time comes from `ctx.clock` (so tests jump hours with a `ManualClock`); request latency is measured
 with `time.perf_counter`.
@@ -34,18 +35,18 @@ import asyncio
 import logging
 import random as random_module
 import threading
+from collections import deque
 from collections.abc import Callable
-from functools import partial
 from typing import Any
 
 from conduit.context import Context
-from conduit.delivery import attempt_log, metrics, policy, queue
+from conduit.delivery import metrics, policy
 from conduit.delivery.connector_state import ConnectorState, fingerprint
 from conduit.delivery.http import Outcome
-from conduit.delivery.queue import Delivery, Settlement
 from conduit.delivery.sender_pool import SenderPool
 from conduit.delivery.senders import AttemptRequest, LocalSender, Sender
 from conduit.domain.ids import new_id
+from conduit.store.records import Delivery, Settlement
 
 log = logging.getLogger("conduit.delivery")
 
@@ -54,6 +55,7 @@ RESCAN_EVERY = 5.0  # seconds: the safety net that looks at every connector's qu
 EXPIRE_EVERY = 60.0  # seconds between sweeps for rows past 12 hours
 PRUNE_EVERY = 600.0  # seconds between prunes of the 24-hour attempt log
 SWEEP_BATCH = 5000  # rows deleted per sweep job
+MAX_OFFERED = 4 * PAGE  # fresh rows kept waiting for a slot; beyond that they go back to the store
 
 
 class Dispatcher:
@@ -62,7 +64,7 @@ class Dispatcher:
     def __init__(self, ctx: Context, random: policy.Random | None = None) -> None:
         self.ctx = ctx
         self.settings = ctx.settings
-        self.db = ctx.store.db
+        self.store = ctx.store
         self.clock = ctx.clock
         self.random = random or random_module.Random().random
         self.client: Sender = (
@@ -73,14 +75,14 @@ class Dispatcher:
         self.cap = max(1, ctx.settings.max_in_flight)
         self.connector_cap = max(1, ctx.settings.max_in_flight_per_connector)
         self.retry_cap = policy.retry_limit(self.cap)
-        self.lease = policy.lease_seconds(ctx.settings.delivery_timeout)
+        self.lease = ctx.settings.lease_seconds
         self.connectors: dict[str, ConnectorState] = {}
         self.in_flight = 0
         self.in_flight_retries = 0
         # Delivery ids in flight, or settled and awaiting the commit of their settlement.
         self._sending: set[int] = set()
-        self._after_id = 0  # highest delivery id read as fresh
-        self._more_fresh = False  # stopped reading fresh rows for want of slots
+        self._offered: deque[Delivery] = deque()  # born claimed for us, not yet started
+        self._leases: dict[int, float] = {}  # in flight: delivery id -> its claim's end
         self._starved = False  # some work waits for a slot to free up
         self._pending = Settlement()
         self._pending_effects: list[Callable[[], None]] = []
@@ -96,6 +98,7 @@ class Dispatcher:
         self._next_rescan = 0.0
         self._next_expire = 0.0
         self._next_prune = 0.0
+        self._next_extend = 0.0
         self._sweeping = False
         ctx.workers[self.name] = self
         metrics.watch(self)
@@ -103,18 +106,17 @@ class Dispatcher:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Take over the queue: release a predecessor's claims, then serve new rows from here on."""
+        """Take over orphaned claims where the backend allows, then serve rows from here on."""
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
         await self.client.start()
-        released = await self.db.write(queue.release_all_claims)
+        released = await self.store.release_orphaned_claims()
         if released:
             log.info("released %d deliveries claimed before the last shutdown", released)
-        self._after_id = self.db.read(queue.newest_id)
         now = self.clock.now()
-        for connector_id in self.db.read(queue.active_connector_ids):
-            state = self._refresh(connector_id)
+        for connector_id in await self.store.active_connector_ids():
+            state = await self._refresh(connector_id)
             if state is not None:
                 state.note_backlog(now)
         self._next_rescan = now + RESCAN_EVERY
@@ -145,8 +147,15 @@ class Dispatcher:
     def running(self) -> bool:
         return self._runner is not None and not self._runner.done()
 
+    def offer(self, rows: list[Delivery]) -> None:
+        """Rows born claimed for this dispatcher have committed: start them now. Called on the
+        loop's thread, right after the commit."""
+        self._offered.extend(rows)
+        self._wake.set()
+
     def notify(self) -> None:
-        """New rows are committed: look now. Safe to call from any thread, any number of times."""
+        """The store may hold new claimable rows: look now. Safe to call from any thread, any
+        number of times."""
         if self._loop is None:
             return
         if threading.get_ident() == self._loop_thread:
@@ -162,9 +171,9 @@ class Dispatcher:
             now = self.clock.now()
             try:
                 self._starved = False
-                self._take_fresh(now)
-                self._take_backlogs(now)
-                self._sweep(now)
+                await self._take_fresh(now)
+                await self._take_backlogs(now)
+                await self._sweep(now)
             except Exception:  # a store error must not end delivery; the rows are safe in the store
                 log.exception("dispatcher iteration failed; retrying in 1 s")
                 await self._wait(now + 1.0, now)
@@ -192,6 +201,8 @@ class Dispatcher:
         """The next time the loop must look without being woken. Work that is due now but waits for
         a slot is not a deadline: the attempt or commit that frees the slot wakes the loop."""
         deadline = self._next_rescan
+        if self._leases:
+            deadline = min(deadline, self._next_extend)
         if not self._sweeping:
             deadline = min(deadline, self._next_expire, self._next_prune)
         for state in self.connectors.values():
@@ -204,54 +215,52 @@ class Dispatcher:
 
     # ---- fresh rows -----------------------------------------------------------------------------
 
-    def _take_fresh(self, now: float) -> None:
-        """Start every row committed since the last look, as far as slots allow."""
-        while not self._stopping:
-            free = self.cap - self.in_flight
-            if free <= 0:
-                self._more_fresh = self._starved = True
-                return
-            page = min(free, PAGE)
-            rows = self.db.read(partial(queue.read_new, after_id=self._after_id, limit=page))
-            self._more_fresh = False
-            if not rows:
-                return
-            self._after_id = rows[-1].id
-            for connector_id in {r.connector_id for r in rows}:
-                self._refresh(connector_id)
-            for row in rows:
-                self._take_fresh_row(row, now)
-            if len(rows) < page:
-                return
+    async def _take_fresh(self, now: float) -> None:
+        """Start the rows offered since the last look, as far as slots allow; hand back to the
+        store what cannot wait in memory."""
+        offered = self._offered
+        if not offered:
+            return
+        for connector_id in {r.connector_id for r in offered}:
+            await self._refresh(connector_id)
+        while offered and self.in_flight < self.cap:
+            self._take_fresh_row(offered.popleft(), now)
+        if offered:
+            self._starved = True
+        while len(offered) > MAX_OFFERED:
+            self._hand_back(offered.pop())
 
     def _take_fresh_row(self, row: Delivery, now: float) -> None:
         state = self.connectors.get(row.connector_id)
         if state is None or not state.active or row.id in self._sending:
             return  # a disabled or deleted connector's rows leave with it
-        if row.attempts > 0 or row.lease_until <= now:
-            state.note_backlog(
-                now
-            )  # not (or no longer) born-claimed for us: the backlog path takes it
+        if row.lease_until <= now:
+            state.note_backlog(now)  # its birth claim has lapsed: the backlog path claims it
             return
         if policy.is_expired(row.event_time, now):
             self._settle_expired(row)
             return
         if state.failing or state.free_slots(self.connector_cap) <= 0:
-            # Hand it back: a probe or a free slot will take it from the store.
-            self._sending.add(row.id)
-            self._pending.released.append(row.id)
-            self._pending_effects.append(lambda: self._released(state, row.id))
-            self._request_flush()
+            self._hand_back(row)  # a probe or a free slot will take it from the store
             return
         self._start(state, row)
 
-    def _released(self, state: ConnectorState, row_id: int) -> None:
+    def _hand_back(self, row: Delivery) -> None:
+        """Release a born claim we will not use now, so the row is claimable by any dispatcher."""
+        state = self.connectors.get(row.connector_id)
+        self._sending.add(row.id)
+        self._pending.released.append(row.id)
+        self._pending_effects.append(lambda: self._released(state, row.id))
+        self._request_flush()
+
+    def _released(self, state: ConnectorState | None, row_id: int) -> None:
         self._sending.discard(row_id)
-        state.note_backlog(self.clock.now())
+        if state is not None:
+            state.note_backlog(self.clock.now())
 
     # ---- backlog rows ---------------------------------------------------------------------------
 
-    def _take_backlogs(self, now: float) -> None:
+    async def _take_backlogs(self, now: float) -> None:
         for state in list(self.connectors.values()):
             if not state.active or state.claiming:
                 continue
@@ -268,17 +277,9 @@ class Dispatcher:
             )
             first_only = retry_free <= 0
             limit = free if first_only else min(free, retry_free)
-            due = self.db.read(
-                partial(
-                    queue.count_due,
-                    connector_id=state.id,
-                    now=now,
-                    limit=limit,
-                    first_only=first_only,
-                )
-            )
+            due = await self.store.count_due(state.id, now, limit, first_only)
             if due == 0:
-                state.backlog_at = self.db.read(partial(queue.next_due, connector_id=state.id))
+                state.backlog_at = await self.store.next_due(state.id)
                 if state.backlog_at is None and state.in_flight == 0:
                     state.idle = True  # nothing queued: idle, not failing (policy)
                 if first_only and state.backlog_at is not None and state.backlog_at <= now:
@@ -298,15 +299,13 @@ class Dispatcher:
         limit = reserved
         try:
             until = now + self.lease
-            rows = await self.db.write(
-                lambda c: queue.claim_due(
-                    c, state.id, now, until, limit, first_attempts_only=first_only
-                )
+            rows = await self.store.claim_due(
+                state.id, now, until, limit, first_attempts_only=first_only
             )
             state.in_flight -= reserved
             self.in_flight -= reserved
             reserved = 0
-            current = self._refresh(state.id)
+            current = await self._refresh(state.id)
             for row in rows:
                 if current is None or not current.active:
                     break
@@ -322,7 +321,7 @@ class Dispatcher:
                 if len(rows) >= limit:
                     current.note_backlog(now)
                 else:
-                    next_at = self.db.read(lambda c: queue.next_due(c, state.id))
+                    next_at = await self.store.next_due(state.id)
                     if next_at is not None:
                         current.note_backlog(next_at)
         except asyncio.CancelledError:
@@ -347,12 +346,14 @@ class Dispatcher:
             state.in_flight_retries += 1
             self.in_flight_retries += 1
         self._sending.add(row.id)
+        self._leases[row.id] = row.lease_until
         now = self.clock.now()
         request = AttemptRequest(
             state.target, row.body, state.headers, state.secret, int(now), new_id(now)
         )
 
         def done(outcome: Outcome) -> None:
+            self._leases.pop(row.id, None)
             state.in_flight -= 1
             self.in_flight -= 1
             if retry:
@@ -408,7 +409,7 @@ class Dispatcher:
                 state.active = False
         pending.health[state.id] = state.health()
         self._request_flush()
-        if self._starved or self._more_fresh:
+        if self._starved or self._offered:
             self._wake.set()
 
     def _settle_expired(self, row: Delivery) -> None:
@@ -442,7 +443,7 @@ class Dispatcher:
         effects, self._pending_effects = self._pending_effects, []
         now = self.clock.now()
         try:
-            expired = await self.db.write(lambda c: queue.settle(c, batch, now))
+            settled = await self.store.settle(batch, now)
         except Exception:
             # The rows keep their claims and become due again when those lapse: resent, not lost.
             log.exception("writing %d delivery outcomes failed", len(batch.attempts))
@@ -451,8 +452,10 @@ class Dispatcher:
             for _, _, row_id in batch.rescheduled:
                 self._sending.discard(row_id)
             return
-        if expired:
-            metrics.EXPIRED.inc(sum(expired.values()))
+        if settled.expired:
+            metrics.EXPIRED.inc(sum(settled.expired.values()))
+        if settled.dropped:
+            metrics.DROPPED.inc(settled.dropped)
         for effect in effects:
             effect()
         for connector_id in batch.disable:
@@ -461,9 +464,9 @@ class Dispatcher:
 
     # ---- connectors -----------------------------------------------------------------------------
 
-    def _refresh(self, connector_id: str) -> ConnectorState | None:
+    async def _refresh(self, connector_id: str) -> ConnectorState | None:
         """The connector's state, checked against its row (so updates apply to the next attempt)."""
-        row = self.db.read(lambda c: queue.connector_row(c, connector_id))
+        row = await self.store.connector_row(connector_id)
         state = self.connectors.get(connector_id)
         if row is None:
             if state is not None:
@@ -487,12 +490,15 @@ class Dispatcher:
 
     # ---- housekeeping ---------------------------------------------------------------------------
 
-    def _sweep(self, now: float) -> None:
+    async def _sweep(self, now: float) -> None:
+        if self._leases and now >= self._next_extend:
+            self._next_extend = now + self.lease / 3
+            self._spawn(self._extend_leases(now))
         if now >= self._next_rescan:
             self._next_rescan = now + RESCAN_EVERY
-            active = set(self.db.read(queue.active_connector_ids))
+            active = set(await self.store.active_connector_ids())
             for connector_id in active | set(self.connectors):
-                state = self._refresh(connector_id)
+                state = await self._refresh(connector_id)
                 if state is not None and state.active:
                     state.note_backlog(now)
         if self._sweeping:
@@ -510,15 +516,15 @@ class Dispatcher:
         """Expire rows past 12 hours and prune attempts past 24 hours, in bounded jobs."""
         try:
             while expire and not self._stopping:
-                expired = await self.db.write(lambda c: queue.expire_old(c, now, SWEEP_BATCH))
+                expired = await self.store.expire_old(now - policy.MAX_EVENT_AGE, SWEEP_BATCH)
                 count = sum(expired.values())
                 if count:
                     metrics.EXPIRED.inc(count)
                     log.info("expired %d deliveries older than 12 hours", count)
                 expire = count == SWEEP_BATCH
             while prune and not self._stopping:
-                pruned = await self.db.write(
-                    lambda c: attempt_log.prune_attempts(c, now, SWEEP_BATCH)
+                pruned = await self.store.prune_attempts(
+                    now - policy.ATTEMPT_LOG_RETENTION, SWEEP_BATCH
                 )
                 prune = pruned == SWEEP_BATCH
         except asyncio.CancelledError:
@@ -528,6 +534,23 @@ class Dispatcher:
         finally:
             self._sweeping = False
             self._wake.set()
+
+    async def _extend_leases(self, now: float) -> None:
+        """Keep the claims of rows still in flight from lapsing, so no other dispatcher takes a
+        row whose request is still running (a receiver slower than the lease)."""
+        soon = now + 2 * self.lease / 3
+        ids = [i for i, until in self._leases.items() if until < soon]
+        if not ids:
+            return
+        until = now + self.lease
+        try:
+            await self.store.extend_leases(ids, until)
+        except Exception:
+            log.exception("extending %d claims failed; retrying at the next pass", len(ids))
+            return
+        for i in ids:
+            if i in self._leases:
+                self._leases[i] = until
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)

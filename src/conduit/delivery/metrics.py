@@ -85,10 +85,7 @@ class QueueDepthCollector(Collector):
 
 
 def exposition(depths: Callable[[], dict[str, int]]) -> bytes:
-    """The Prometheus text format: the process's instruments plus the queue depths `depths` counts.
-
-    Blocking (counting the queue takes a scan): call it from a worker thread.
-    """
+    """The Prometheus text format: the process's instruments plus the queue depths given."""
     store_registry = CollectorRegistry(auto_describe=False)
     store_registry.register(QueueDepthCollector(depths))
     return generate_latest(REGISTRY) + generate_latest(store_registry)

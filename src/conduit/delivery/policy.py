@@ -28,9 +28,9 @@ FIRST_RETRY_DELAY = 1.0  # seconds
 MAX_RETRY_DELAY = 300.0  # seconds (5 minutes)
 JITTER = 0.2  # ±20 %
 MAX_EVENT_AGE = 12 * 3600.0  # seconds: the at-least-once window
+ATTEMPT_LOG_RETENTION = 24 * 3600.0  # seconds the attempt log keeps an attempt
 DISABLE_AFTER = 5 * 86400.0  # seconds of failing without success before SYSTEM_DISABLED
 FIRST_ATTEMPT_SHARE = 0.25  # of every in-flight cap, usable only by first attempts
-LEASE_MARGIN = 30.0  # seconds a claim outlives the request timeout
 IDLE_GAP = (
     3600.0  # seconds without a failed attempt that break a failing stretch (idle, not failing)
 )
@@ -92,15 +92,3 @@ def retry_limit(cap: int) -> int:
 def should_disable(failing_since: float | None, now: float) -> bool:
     """True once a connector has failed continuously, without any success, for 5 days."""
     return failing_since is not None and now - failing_since >= DISABLE_AFTER
-
-
-def lease_seconds(request_timeout: float) -> float:
-    """How long a claimed delivery stays invisible to other claims: past any attempt's timeout."""
-    return request_timeout + LEASE_MARGIN
-
-
-# A delivery row is born claimed by the dispatcher of the node that enqueued it (it is woken right
-# after the commit and sends the row without a claim write); if that dispatcher cannot take it, the
-# claim lapses after this long, or at once when the dispatcher hands it back, and any dispatcher may
-# then claim it.
-BIRTH_CLAIM_SECONDS = 60.0

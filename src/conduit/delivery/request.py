@@ -10,13 +10,14 @@ those bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
 from conduit import __version__
 from conduit.delivery.signing import SIGNATURE_HEADER, sign_push
+from conduit.domain.pushes import push_body
 
 USER_AGENT = f"Conduit/{__version__}"
 CONTENT_TYPE = "application/json"
@@ -35,28 +36,6 @@ RESERVED_HEADERS = frozenset(
         SIGNATURE_HEADER,
     )
 )
-
-
-def forwarded_labels(
-    connector_labels: Iterable[str], device_labels: Mapping[str, str]
-) -> dict[str, str]:
-    """The device labels a connector forwards: the keys it lists that the device has, in order."""
-    return {key: device_labels[key] for key in connector_labels if key in device_labels}
-
-
-def push_body(event_json: bytes, labels: Mapping[str, str], metadata_json: bytes) -> bytes:
-    """Assemble the body from pre-serialised parts (the event and metadata are shared by every
-    connector an event fans out to, so they are serialised once per event, not once per connector).
-    """
-    return (
-        b'{"event":'
-        + event_json
-        + b',"labels":'
-        + orjson.dumps(labels)
-        + b',"metadata":'
-        + metadata_json
-        + b"}"
-    )
 
 
 def build_body(

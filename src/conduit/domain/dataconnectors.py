@@ -30,3 +30,7 @@ class DataConnector:
     failing_since: float | None = None
     last_success: float | None = None
     consecutive_failures: int = 0
+
+
+# `:metrics` covers the attempts of the last 3 hours (SPEC §4.5).
+METRICS_WINDOW = 3 * 3600.0

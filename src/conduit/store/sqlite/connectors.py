@@ -1,10 +1,9 @@
-"""Storage of Data Connector resources, their `:sync` snapshot, and the reads behind `:metrics` and
-`/attempts` (SQLite).
+"""SQLite: Data Connector resources and their `:sync` snapshot.
 
 Tenant scoping lives here: every query names the project, so a connector id from another project is
-simply not found. Status changes go through `delivery.lifecycle.set_connector_status`, the one code
-path that may change a status (it empties the queue on disable), inside the same transaction as the
-rest of the update.
+simply not found. Status changes go through `queue.set_connector_status`, the one code path that
+may change a status (it empties the queue on disable), inside the same transaction as the rest of
+the update.
 """
 
 from __future__ import annotations
@@ -16,13 +15,13 @@ from typing import Any
 import orjson
 
 from conduit.clock import Clock
-from conduit.delivery.attempt_log import Attempt, list_attempts, metrics_for
-from conduit.delivery.enqueue import enqueue_to_connector
-from conduit.delivery.lifecycle import set_connector_status
 from conduit.domain.dataconnectors import ACTIVE, DataConnector
 from conduit.domain.errors import BadRequest, NotFound
 from conduit.domain.ids import new_id
-from conduit.store.database import Database
+from conduit.domain.pushes import Push, push_to
+from conduit.store.records import Delivery
+from conduit.store.sqlite.database import Database
+from conduit.store.sqlite.queue import insert_pushes, set_connector_status
 
 
 def _connector(row: sqlite3.Row) -> DataConnector:
@@ -57,7 +56,7 @@ def _select_connector(
     return _connector(row)
 
 
-class DataConnectorStore:
+class SqliteConnectors:
     db: Database
     clock: Clock
 
@@ -127,8 +126,9 @@ class DataConnectorStore:
         project_id: str,
         connector_id: str,
         change: Callable[[DataConnector], DataConnector],
-    ) -> DataConnector:
-        """Apply `change` to the stored connector in one transaction and return the result.
+    ) -> tuple[DataConnector, int]:
+        """Apply `change` to the stored connector in one transaction; returns the result and how
+        many queued deliveries a disable dropped.
 
         `change` runs on the writer thread against the current row, so concurrent PATCHes never lose
         each other's fields. A status change goes through `set_connector_status` in the same
@@ -137,11 +137,11 @@ class DataConnectorStore:
         """
         now = self.clock.now()
 
-        def update(conn: sqlite3.Connection) -> DataConnector:
+        def update(conn: sqlite3.Connection) -> tuple[DataConnector, int]:
             current = _select_connector(conn, project_id, connector_id)
             new = change(current)
             if new is current:
-                return current
+                return current, 0
             conn.execute(
                 "UPDATE dataconnectors SET display_name = ?, events = ?, labels = ?, url = ?,"
                 " signature_secret = ?, headers = ?, update_time = ? WHERE id = ?",
@@ -156,9 +156,10 @@ class DataConnectorStore:
                     connector_id,
                 ),
             )
+            dropped = 0
             if new.status != current.status:
-                set_connector_status(conn, connector_id, new.status, now)
-            return _select_connector(conn, project_id, connector_id)
+                dropped = set_connector_status(conn, connector_id, new.status, now)
+            return _select_connector(conn, project_id, connector_id), dropped
 
         return await self.db.write(update)
 
@@ -177,16 +178,18 @@ class DataConnectorStore:
 
         await self.db.write(delete)
 
-    async def sync_dataconnector(self, project_id: str, connector_id: str) -> int:
+    async def sync_dataconnector(
+        self, project_id: str, connector_id: str, born_claimed_until: float
+    ) -> list[Delivery]:
         """Queue, to this connector only, the latest event of each type of each project device.
 
         The connector's event filter and label list apply as for live events. Each queued event's
         12-hour delivery window starts now (the events themselves may be older). Only ACTIVE
-        connectors sync: a disabled connector has no queue. Returns how many events were queued.
+        connectors sync: a disabled connector has no queue. Returns the deliveries queued.
         """
         now = self.clock.now()
 
-        def sync(conn: sqlite3.Connection) -> int:
+        def sync(conn: sqlite3.Connection) -> list[Delivery]:
             connector = _select_connector(conn, project_id, connector_id)
             if connector.status != ACTIVE:
                 raise BadRequest(
@@ -208,34 +211,37 @@ class DataConnectorStore:
                 " GROUP BY e.device_id, e.event_type ORDER BY seq",
                 args,
             ).fetchall()
+            born: list[Delivery] = []
             for row in rows:
-                enqueue_to_connector(
-                    conn,
-                    connector_id=connector_id,
-                    connector_labels=connector.labels,
-                    envelope=orjson.loads(row[4]),
-                    device_labels=orjson.loads(row[3]),
-                    metadata={
+                envelope = orjson.loads(row[4])
+                body = push_to(
+                    connector.labels,
+                    envelope,
+                    orjson.loads(row[3]),
+                    {
                         "deviceId": row[0],
                         "projectId": project_id,
                         "deviceType": row[1],
                         "productNumber": row[2],
                     },
-                    event_time=now,
-                    now=now,
                 )
-            return len(rows)
+                born += insert_pushes(
+                    conn,
+                    [Push(connector_id, body)],
+                    envelope["eventId"],
+                    now,
+                    now,
+                    born_claimed_until,
+                )
+            return born
 
         return await self.db.write(sync)
 
-    # ---- the attempt log (written by the dispatcher) ---------------------------------------------
-
-    async def dataconnector_metrics(self, connector_id: str, now: float) -> tuple[int, int, float]:
-        """`(success_count, error_count, latency99p_seconds)` over attempts in (now - 3 h, now]."""
-        return self.db.read(lambda c: metrics_for(c, connector_id, now))
-
-    async def list_delivery_attempts(
-        self, connector_id: str, limit: int, before: tuple[float, int] | None = None
-    ) -> list[Attempt]:
-        """Up to `limit` attempts, newest first, strictly older than the `(at, id)` cursor."""
-        return self.db.read(lambda c: list_attempts(c, connector_id, limit, before))
+    async def delivery_counter(self, connector_id: str, name: str) -> int:
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT value FROM delivery_counters WHERE connector_id = ? AND name = ?",
+                (connector_id, name),
+            ).fetchone()
+        )
+        return int(row[0]) if row else 0

@@ -1,4 +1,4 @@
-"""Storage of organizations, projects, service accounts, keys and memberships (SQLite).
+"""SQLite: organizations, projects, service accounts, keys and memberships.
 
 Every multi-row change is one `db.write` job, so it commits or rolls back whole; rules that need the
 database to decide (the last organization admin, the key cap) are checked inside that same job, so
@@ -38,7 +38,7 @@ from conduit.domain.accounts import (
 from conduit.domain.errors import BadRequest, Conflict
 from conduit.domain.ids import new_id
 from conduit.store.access_cache import AccessCache
-from conduit.store.database import Database
+from conduit.store.sqlite.database import Database
 
 T = TypeVar("T")
 
@@ -176,7 +176,7 @@ def _ensure_admins_remain(
         )
 
 
-class PlatformStore:
+class SqliteAccounts:
     db: Database
     clock: Clock
     _accounts_by_key: AccessCache[ServiceAccount | None] | None = None
@@ -218,12 +218,15 @@ class PlatformStore:
         account: ServiceAccount,
         key: Key,
         secret_encrypted: bytes,
-    ) -> None:
+    ) -> bool:
         """Create the first organization, project, admin account (organization admin) and key at
-        once, so a crash during first start leaves either all of them or nothing.
+        once, so a crash during first start leaves either all of them or nothing. Returns False
+        (nothing written) when an organization already exists.
         """
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: sqlite3.Connection) -> bool:
+            if conn.execute("SELECT 1 FROM organizations LIMIT 1").fetchone() is not None:
+                return False
             conn.execute(
                 "INSERT INTO organizations(id, display_name, create_time) VALUES (?, ?, ?)",
                 (organization.id, organization.display_name, organization.create_time),
@@ -265,8 +268,9 @@ class PlatformStore:
                 roles=["roles/organization.admin"],
             )
             _insert_membership(conn, admin, organization.create_time)
+            return True
 
-        await self._write_access(insert)
+        return await self._write_access(insert)
 
     # ---- organizations ---------------------------------------------------------------------------
 
@@ -295,7 +299,7 @@ class PlatformStore:
         )
         return [_organization(r) for r in rows]
 
-    def organization_visible_to(self, member_id: str, org_id: str) -> bool:
+    async def organization_visible_to(self, member_id: str, org_id: str) -> bool:
         """A member sees an organization it has a role in, or one holding a project it has a role
         in.
         """
@@ -716,7 +720,7 @@ class PlatformStore:
         removed: bool = await self._write_access(delete)
         return removed
 
-    def user_member_id(self, email: str) -> str | None:
+    async def user_member_id(self, email: str) -> str | None:
         """The member id already given to an invited user email, so one person has one id
         everywhere.
         """
@@ -728,14 +732,14 @@ class PlatformStore:
         )
         return str(row["member_id"]) if row else None
 
-    def roles_in_project(
+    async def roles_in_project(
         self, member_id: str, project_id: str
     ) -> tuple[tuple[str, ...], str | None]:
         """The member's roles that apply in a project (its own plus its organization's), and the org
         id (None when the project does not exist).
 
-        Synchronous on purpose: it runs on every authorized request, as one indexed query, or not
-        at all while the cached answer is fresh.
+        It runs on every authorized request, as one indexed query (inline: a point read takes
+        microseconds), or not at all while the cached answer is fresh.
         """
 
         def query(conn: sqlite3.Connection) -> tuple[tuple[str, ...], str | None]:
@@ -756,7 +760,7 @@ class PlatformStore:
             remember=lambda answer: answer[1] is not None,  # only projects that exist
         )
 
-    def roles_in_organization(self, member_id: str, organization_id: str) -> list[str]:
+    async def roles_in_organization(self, member_id: str, organization_id: str) -> list[str]:
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT roles FROM memberships WHERE scope_kind = 'organization' AND scope_id = ?"
@@ -766,7 +770,7 @@ class PlatformStore:
         )
         return list(orjson.loads(row["roles"])) if row else []
 
-    def member_scopes(self, member_id: str) -> list[tuple[str, str, list[str]]]:
+    async def member_scopes(self, member_id: str) -> list[tuple[str, str, list[str]]]:
         rows: list[Any] = self.db.read(
             lambda c: c.execute(
                 "SELECT scope_kind, scope_id, roles FROM memberships WHERE member_id = ?",
@@ -774,3 +778,26 @@ class PlatformStore:
             ).fetchall()
         )
         return [(r["scope_kind"], r["scope_id"], orjson.loads(r["roles"])) for r in rows]
+
+    # ---- the deployment --------------------------------------------------------------------------
+
+    async def put_server_fact(self, name: str, value: bytes) -> bytes:
+        def put(conn: sqlite3.Connection) -> bytes:
+            conn.execute(
+                "INSERT INTO server_facts(name, value) VALUES (?, ?) ON CONFLICT(name) DO NOTHING",
+                (name, value),
+            )
+            row = conn.execute("SELECT value FROM server_facts WHERE name = ?", (name,)).fetchone()
+            return bytes(row[0])
+
+        return await self.db.write(put)
+
+    async def any_encrypted_secret(self) -> bytes | None:
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT secret_encrypted FROM service_account_keys UNION ALL"
+                " SELECT signature_secret FROM dataconnectors WHERE signature_secret IS NOT NULL"
+                " LIMIT 1"
+            ).fetchone()
+        )
+        return bytes(row[0]) if row else None

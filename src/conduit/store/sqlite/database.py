@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -32,6 +34,50 @@ log = logging.getLogger("conduit.store")
 
 MAX_BATCH = 512
 Job = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]
+
+
+class DatabaseLocked(Exception):
+    """Another process serves this SQLite file (the message says what to do instead)."""
+
+
+_held_locks: dict[Path, int] = {}
+
+
+def lock_exclusively(path: Path) -> None:
+    """Hold `<database>.lock` for the life of this process, or refuse: two servers on one SQLite
+    file would each take the other's claims for orphans and deliver everything twice. Taking it
+    again in the same process is a no-op."""
+    path = path.resolve()
+    if path in _held_locks:
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DatabaseLocked(
+            f"another Conduit server is using {path}; one SQLite database serves one server."
+            " To run several nodes, give them all one PostgreSQL database"
+            " (--database postgresql://...)."
+        ) from None
+    _held_locks[path] = fd
+
+
+def release_lock(path: Path) -> None:
+    fd = _held_locks.pop(path.resolve(), None)
+    if fd is not None:
+        os.close(fd)
+
+
+def create_private(path: Path) -> None:
+    """Make the database file (and so, through SQLite, its -wal and -shm files) readable by its
+    owner only: it holds every tenant's events and the encrypted secrets."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    os.close(fd)
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(f"{path}{suffix}", 0o600)
 
 
 def connect(path: Path | str) -> sqlite3.Connection:
@@ -57,7 +103,8 @@ class Database:
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock_exclusively(self.path)
+        create_private(self.path)
         conn = connect(self.path)
         try:
             apply_migrations(conn)
@@ -81,6 +128,7 @@ class Database:
                 with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
             self._reader_conns.clear()
+        release_lock(self.path)
 
     # ---- reads -----------------------------------------------------------------------------------
 
@@ -190,7 +238,7 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
-    folder = resources.files("conduit.store").joinpath("migrations")
+    folder = resources.files("conduit.store.sqlite").joinpath("migrations")
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".sql"):
             continue

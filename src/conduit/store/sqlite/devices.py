@@ -1,22 +1,29 @@
-"""Storage of devices, labels, published events and event history (SQLite).
+"""SQLite: devices, labels, event history, and the publishing writes.
 
-Two kinds of functions live here. `DeviceStore` methods are whole operations (one read, or one write
-job). The module-level functions taking a `conn` are steps meant to run *inside* someone else's
-write job, so the publish path can put the event row, the `reported` update and the connectors'
-queue rows into one transaction (`publishing.py` composes them).
+A publish is ONE write job that, inside one group-committed transaction, 1. merges the event into
+the device's `reported` (in SQL, so concurrent publishes to one device lose nothing), 2. inserts the
+history row, and 3. adds one queue row per matching ACTIVE connector — so an event and its pushes
+commit together or not at all. Server-emitted `labelsChanged` events take the same route.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from conduit.clock import Clock
 from conduit.domain.devices import Device, DeviceRef
+from conduit.domain.errors import NotFound
+from conduit.domain.event_types import LABELS_CHANGED, envelope
 from conduit.domain.ids import new_emulated_device_id, new_id
-from conduit.store.database import Database
+from conduit.domain.labels import LabelChange, TooManyLabels
+from conduit.domain.pushes import fan_out
+from conduit.store.records import Delivery, LabelFailure, Recorded, StoredEvent
+from conduit.store.sqlite.database import Database
+from conduit.store.sqlite.queue import active_filters, insert_pushes
 
 _DEVICE_COLUMNS = "id, project_id, type, product_number, labels, reported, emulated, create_time"
 
@@ -40,7 +47,7 @@ def _device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
 MAX_CACHED_REFS = 65_536
 
 
-class DeviceStore:
+class SqliteDevices:
     db: Database
     clock: Clock
     _refs: dict[tuple[str, str], DeviceRef] | None = None
@@ -85,7 +92,7 @@ class DeviceStore:
         await self.db.write(insert)
         return device
 
-    def device_ref(self, project_id: str, device_id: str) -> DeviceRef | None:
+    async def device_ref(self, project_id: str, device_id: str) -> DeviceRef | None:
         """What publishing needs to know of a device: remembered, else one indexed read."""
         refs = self._refs
         if refs is None:
@@ -215,28 +222,136 @@ class DeviceStore:
         rows = self.db.read(lambda c: c.execute(sql, args).fetchall())
         return [(r[0], r[1], bytes(r[2])) for r in rows]
 
+    # ---- publishing ------------------------------------------------------------------------------
 
-# ---- steps inside a caller's write job -----------------------------------------------------------
+    async def record_publish(
+        self,
+        device: DeviceRef,
+        envelope: dict[str, Any],
+        body: bytes,
+        data_json: str,
+        ts: float,
+        now: float,
+        born_claimed_until: float,
+    ) -> Recorded:
+        event_type = envelope["eventType"]
+
+        def write(conn: sqlite3.Connection) -> Recorded:
+            labels_json = _set_reported(conn, device.project_id, device.id, event_type, data_json)
+            if labels_json is None:
+                raise NotFound(f"device {device.id} not found")
+            labels: dict[str, str] = orjson.loads(labels_json)
+            born = _record(conn, device, envelope, body, labels, ts, now, born_claimed_until)
+            event = StoredEvent(device.project_id, device.id, device.type, event_type, labels, body)
+            return Recorded([event], born)
+
+        return await self.db.write(write)
+
+    async def record_label_change(
+        self,
+        targets: list[tuple[str, str]],
+        compute: Callable[[dict[str, str]], LabelChange],
+        timestamp: str,
+        ts: float,
+        now: float,
+        born_claimed_until: float,
+    ) -> Recorded:
+        def write(conn: sqlite3.Connection) -> Recorded:
+            recorded = Recorded([], [])
+            for project_id, device_id in dict.fromkeys(targets):
+                row = conn.execute(
+                    f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
+                    (device_id, project_id),
+                ).fetchone()
+                if row is None:
+                    recorded.failures.append(
+                        LabelFailure(project_id, device_id, "NOT_FOUND", "Device not found.")
+                    )
+                    continue
+                device = _device(row)
+                try:
+                    change = compute(device.labels)
+                except TooManyLabels as exc:
+                    recorded.failures.append(
+                        LabelFailure(project_id, device_id, "INVALID_ARGUMENT", exc.message)
+                    )
+                    continue
+                if not change.changed:
+                    continue
+                conn.execute(
+                    "UPDATE devices SET labels = ? WHERE id = ?",
+                    (orjson.dumps(change.labels).decode(), device_id),
+                )
+                event = envelope(
+                    new_id(now),
+                    project_id,
+                    device_id,
+                    LABELS_CHANGED,
+                    change.event_data(),
+                    timestamp,
+                )
+                body = orjson.dumps(event)
+                ref = DeviceRef(
+                    device.id, project_id, device.type, device.product_number, device.emulated
+                )
+                recorded.deliveries.extend(
+                    _record(conn, ref, event, body, change.labels, ts, now, born_claimed_until)
+                )
+                recorded.events.append(
+                    StoredEvent(
+                        project_id, device_id, device.type, LABELS_CHANGED, change.labels, body
+                    )
+                )
+            return recorded
+
+        return await self.db.write(write)
+
+    async def prune_events(self, before: float, limit: int) -> int:
+        """Delete up to `limit` of the oldest events older than `before`; returns how many went."""
+        return await self.db.write(
+            lambda c: int(
+                c.execute(
+                    "DELETE FROM events WHERE seq IN"
+                    " (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT ?)",
+                    (before, limit),
+                ).rowcount
+            )
+        )
 
 
-def insert_event(
+# ---- steps inside the publishing job -------------------------------------------------------------
+
+
+def _record(
     conn: sqlite3.Connection,
-    *,
-    event_id: str,
-    project_id: str,
-    device_id: str,
-    event_type: str,
-    ts: float,
+    device: DeviceRef,
+    event: dict[str, Any],
     body: bytes,
-) -> None:
+    labels: dict[str, str],
+    ts: float,
+    now: float,
+    born_claimed_until: float,
+) -> list[Delivery]:
+    """History row plus queued pushes for one event, inside the caller's transaction."""
     conn.execute(
         "INSERT INTO events(id, project_id, device_id, event_type, ts, body)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (event_id, project_id, device_id, event_type, ts, body),
+        (event["eventId"], device.project_id, device.id, event["eventType"], ts, body),
     )
+    filters = active_filters(conn, device.project_id)
+    if not filters:
+        return []
+    metadata = {
+        "deviceId": device.id,
+        "projectId": device.project_id,
+        "deviceType": device.type,
+        "productNumber": device.product_number,
+    }
+    pushes = fan_out(filters, event, labels, metadata)
+    return insert_pushes(conn, pushes, event["eventId"], now, now, born_claimed_until)
 
 
-def set_reported(
+def _set_reported(
     conn: sqlite3.Connection, project_id: str, device_id: str, event_type: str, data: str
 ) -> str | None:
     """Make `data` the device's latest `event_type` data; returns its labels JSON (None: gone).
@@ -250,28 +365,3 @@ def set_reported(
         (f"$.{event_type}", data, device_id, project_id),
     ).fetchone()
     return None if row is None else str(row[0])
-
-
-def labels_for_update(conn: sqlite3.Connection, project_id: str, device_id: str) -> Device | None:
-    row = conn.execute(
-        f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
-        (device_id, project_id),
-    ).fetchone()
-    return _device(row) if row else None
-
-
-def set_labels(conn: sqlite3.Connection, device_id: str, labels: dict[str, str]) -> None:
-    conn.execute(
-        "UPDATE devices SET labels = ? WHERE id = ?", (orjson.dumps(labels).decode(), device_id)
-    )
-
-
-def prune_events(conn: sqlite3.Connection, before: float, limit: int) -> int:
-    """Delete up to `limit` of the oldest events older than `before`; returns how many went."""
-    return int(
-        conn.execute(
-            "DELETE FROM events WHERE seq IN"
-            " (SELECT seq FROM events WHERE ts < ? ORDER BY ts LIMIT ?)",
-            (before, limit),
-        ).rowcount
-    )

@@ -1,0 +1,58 @@
+"""Checks a server makes before it serves anything, so it refuses to start rather than half-run."""
+
+from __future__ import annotations
+
+from conduit.auth.secrets import SecretBox
+from conduit.clock import SystemClock
+from conduit.config import Settings, env
+from conduit.store.contract import ServerFacts
+
+KEY_CHECK = "server_key_check"
+_KEY_CHECK_PLAINTEXT = "conduit server key check"
+
+
+class StartupRefused(Exception):
+    """This server must not start; the message tells the operator why and what to do."""
+
+
+async def check_server_key(store: ServerFacts, secrets: SecretBox) -> None:
+    """Refuse a server key that cannot decrypt the database's secrets.
+
+    With the wrong key every sign-in fails and pushes could not be signed; nodes sharing one
+    PostgreSQL must share one key (`CONDUIT_SECRET_KEY`). The first server to start on a database
+    records a value encrypted with its key; every later start must be able to read it back. A
+    database from before that record existed is checked against one of its stored secrets.
+    """
+    existing = await store.any_encrypted_secret()
+    stored = await store.put_server_fact(KEY_CHECK, secrets.encrypt(_KEY_CHECK_PLAINTEXT))
+    for token in (stored, existing):
+        if token is None:
+            continue
+        try:
+            secrets.decrypt(token)
+        except ValueError:
+            raise StartupRefused(
+                "the server key (CONDUIT_SECRET_KEY, or secret.key in the data dir) cannot decrypt"
+                " the secrets stored in this database: start with the key this database was"
+                " created with (every node of one database needs the same key)"
+            ) from None
+
+
+async def preflight(settings: Settings) -> None:
+    """Everything that can refuse a start, checked before the server binds its port, so the
+    operator gets one clear line instead of a failed startup's traceback."""
+    from conduit.store import make_store
+    from conduit.store.sqlite.database import DatabaseLocked
+
+    secrets = SecretBox.load_or_create(settings.data_dir, env("SECRET_KEY"))
+    store = make_store(settings.database_target, SystemClock())
+    try:
+        await store.open()
+    except DatabaseLocked as exc:
+        raise StartupRefused(str(exc)) from None
+    except OSError as exc:
+        raise StartupRefused(f"cannot open the database: {exc}") from None
+    try:
+        await check_server_key(store, secrets)
+    finally:
+        await store.close()

@@ -1,0 +1,122 @@
+"""The plain records that cross the store seam: what the store hands the delivery engine and the
+API, and what they hand back to be written.
+
+They live in `store/` (not in `delivery/`) because both sides of the seam speak them and the store
+must never import the layer above it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+# (failing_since, last_success, consecutive_failures)
+Health = tuple[float | None, float | None, int]
+
+# (connector_id, event_id, attempt, at, success, status_code, error, latency)
+AttemptRow = tuple[str, str, int, float, int, int | None, str | None, float]
+
+
+@dataclass(slots=True)
+class Delivery:
+    """One queued (connector, event) pair, as claimed or as born at enqueue."""
+
+    id: int
+    connector_id: str
+    event_id: str
+    event_time: float  # when it entered the queue; the 12-hour window counts from here
+    body: bytes
+    attempts: int  # attempts made before this one
+    lease_until: float
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorRow:
+    """What the dispatcher needs of a connector, read fresh from its row."""
+
+    id: str
+    status: str
+    update_time: float
+    url: str
+    headers: str  # JSON
+    signature_secret: bytes | None  # encrypted
+    failing_since: float | None
+    last_success: float | None
+    consecutive_failures: int
+
+
+@dataclass
+class Settlement:
+    """The outcome of a batch of attempts, written in one transaction."""
+
+    acked: list[int] = field(default_factory=list)
+    rescheduled: list[tuple[int, float, int]] = field(default_factory=list)  # (attempts, next, id)
+    released: list[int] = field(default_factory=list)
+    expired: list[tuple[int, str]] = field(default_factory=list)  # (id, connector_id)
+    attempts: list[AttemptRow] = field(default_factory=list)
+    # connector_id -> its latest delivery health
+    health: dict[str, Health] = field(default_factory=dict)
+    disable: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.acked
+            or self.rescheduled
+            or self.released
+            or self.expired
+            or self.attempts
+            or self.health
+            or self.disable
+        )
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What writing a `Settlement` changed: rows expired per connector, and the connectors it
+    disabled together with the deliveries their disabling dropped."""
+
+    expired: Counter[str] = field(default_factory=Counter)
+    dropped: int = 0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: int
+    event_id: str
+    attempt: int
+    at: float
+    success: bool
+    status_code: int | None
+    error: str | None
+    latency: float  # seconds
+
+
+@dataclass(frozen=True)
+class LabelFailure:
+    """One device a label batch could not change (SPEC §9 batch errors), e.g. NOT_FOUND."""
+
+    project_id: str
+    device_id: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event the store has committed: what streams and the dispatcher are told afterwards."""
+
+    project_id: str
+    device_id: str
+    device_type: str
+    event_type: str
+    labels: dict[str, str]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a publishing write committed: its events and the deliveries born for them."""
+
+    events: list[StoredEvent]
+    deliveries: list[Delivery]
+    failures: list[LabelFailure] = field(default_factory=list)
