@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.harness import backends
 from tests.harness.dt_client import configure
 from tests.harness.server import ServerProcess
 
@@ -26,12 +27,32 @@ def _fresh_disruptive_pagination() -> None:
         defaults[0].clear()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _databases() -> Iterator[None]:
+    """Drop every PostgreSQL database the run created, once it is over."""
+    yield
+    backends.drop_databases()
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """A shared `conduit serve`; tests that kill or reconfigure a server start their own."""
-    proc = ServerProcess(data_dir=tmp_path_factory.mktemp("conduit-shared")).start()
-    yield proc
-    proc.stop()
+def _shared_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, ServerProcess]]:
+    started: dict[str, ServerProcess] = {}
+    yield started
+    for proc in started.values():
+        proc.stop()
+
+
+@pytest.fixture
+def server(
+    _shared_servers: dict[str, ServerProcess], tmp_path_factory: pytest.TempPathFactory
+) -> ServerProcess:
+    """A `conduit serve` shared by every test of the current backend; tests that kill or
+    reconfigure a server start their own."""
+    proc = _shared_servers.get(backends.current)
+    if proc is None:
+        data_dir = tmp_path_factory.mktemp(f"conduit-shared-{backends.current}")
+        proc = _shared_servers[backends.current] = ServerProcess(data_dir=data_dir).start()
+    return proc
 
 
 @pytest.fixture

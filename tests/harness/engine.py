@@ -7,10 +7,11 @@ client, and receivers listening on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-import sqlite3
+import threading
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import orjson
 
 from conduit.app import build_context
-from conduit.clock import ManualClock
+from conduit.clock import ManualClock, SystemClock
 from conduit.config import Settings
 from conduit.context import Context
 from conduit.delivery.dispatcher import Dispatcher
@@ -27,6 +28,10 @@ from conduit.domain.dataconnectors import ACTIVE, DataConnector
 from conduit.domain.devices import DeviceRef
 from conduit.domain.ids import new_id
 from conduit.domain.times import rfc3339
+from conduit.store import make_store
+from conduit.store.contract import Store
+from conduit.store.records import Delivery
+from tests.harness import backends
 from tests.harness.receivers import eventually
 
 T = TypeVar("T")
@@ -40,6 +45,8 @@ class Engine:
     clock: ManualClock
     dispatcher: Dispatcher
     project_id: str
+    reader: SyncReader
+    last_deliveries: list[Delivery] = field(default_factory=list)  # born by the latest publish
     _devices: dict[tuple[str | None, tuple[tuple[str, str], ...]], DeviceRef] = field(
         default_factory=dict
     )
@@ -99,6 +106,7 @@ class Engine:
             now,
             now + self.ctx.settings.lease_seconds,
         )
+        self.last_deliveries = recorded.deliveries
         if notify:
             self.dispatcher.offer(recorded.deliveries)
         return envelope
@@ -115,15 +123,12 @@ class Engine:
             self._devices[key] = ref
         return ref
 
-    def query(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        return self.ctx.store.db.read(lambda c: c.execute(sql, args).fetchall())
-
     def queued(self, connector_id: str) -> int:
-        return self._read(self.ctx.store.queued_count(connector_id))
+        return self.read(lambda store: store.queued_count(connector_id))
 
     def attempts(self, connector_id: str) -> list[dict[str, Any]]:
         """The connector's logged attempts, oldest first, as the store's public read gives them."""
-        found = self._read(self.ctx.store.list_delivery_attempts(connector_id, 1_000_000))
+        found = self.read(lambda store: store.list_delivery_attempts(connector_id, 1_000_000))
         return [{**asdict(a), "success": int(a.success)} for a in sorted(found, key=lambda a: a.id)]
 
     def last_attempt(self, connector_id: str) -> int:
@@ -146,23 +151,70 @@ class Engine:
         return self.stored_connector(connector_id).status
 
     def stored_connector(self, connector_id: str) -> DataConnector:
-        found = self._read(self.ctx.store.get_dataconnector(self.project_id, connector_id))
+        found = self.read(lambda store: store.get_dataconnector(self.project_id, connector_id))
         assert found is not None, f"connector {connector_id} not found"
         return found
 
     def counter(self, connector_id: str, name: str) -> int:
-        return self._read(self.ctx.store.delivery_counter(connector_id, name))
+        return self.read(lambda store: store.delivery_counter(connector_id, name))
 
-    @staticmethod
-    def _read(read: Coroutine[Any, Any, T]) -> T:
-        """Run one of the store's public reads synchronously (SQLite reads never wait), so tests
-        can poll them from `eventually` conditions."""
-        try:
-            read.send(None)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        read.close()
-        raise AssertionError("this store read does not complete without awaiting")
+    def claimed(self, connector_id: str) -> int:
+        """Queued rows of the connector some dispatcher holds a claim on right now."""
+        return self.read(lambda store: store.claimed_count(connector_id, self.clock.now()))
+
+    def next_due(self, connector_id: str) -> float | None:
+        return self.read(lambda store: store.next_due(connector_id))
+
+    def read(self, read: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
+        """Run one of the store's public reads to completion, synchronously, so tests can poll it
+        from `eventually` conditions and plain asserts."""
+        return self.reader.run(read)
+
+
+class SyncReader:
+    """Public store reads from synchronous test code.
+
+    SQLite's reads complete without ever suspending, so they run inline on the engine's own store.
+    PostgreSQL's must await the network, which a synchronous caller on the event loop cannot, so
+    they run on a second store of the same database, on a loop of its own thread.
+    """
+
+    def __init__(self, store: Store, database: str | None) -> None:
+        self.store = store
+        self.database = database
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._own: Store | None = None
+
+    def run(self, read: Callable[[Store], Coroutine[Any, Any, T]]) -> T:
+        if self.database is None:
+            coroutine = read(self.store)
+            try:
+                coroutine.send(None)
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            coroutine.close()
+            raise AssertionError("a SQLite store read suspended")
+        loop, own = self._started()
+        return asyncio.run_coroutine_threadsafe(read(own), loop).result(timeout=30)
+
+    def _started(self) -> tuple[asyncio.AbstractEventLoop, Store]:
+        if self._loop is None or self._own is None:
+            loop = asyncio.new_event_loop()
+            self._thread = threading.Thread(target=loop.run_forever, daemon=True)
+            self._thread.start()
+            own = make_store(self.database or "", SystemClock())
+            asyncio.run_coroutine_threadsafe(own.open(), loop).result(timeout=30)
+            self._loop, self._own = loop, own
+        return self._loop, self._own
+
+    def close(self) -> None:
+        if self._loop is not None and self._own is not None:
+            asyncio.run_coroutine_threadsafe(self._own.close(), self._loop).result(timeout=30)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            if self._thread is not None:
+                self._thread.join(timeout=10)
+            self._loop.close()
 
 
 @asynccontextmanager
@@ -179,7 +231,13 @@ async def running_engine(
     verifiers (dtintegrations checks `iat` and `exp` against the wall clock) even after the test
     moves the clock forward a few minutes.
     """
-    options: dict[str, Any] = {"allow_network": LOOPBACK, "delivery_timeout": 2.0, **settings}
+    database = backends.database_for_current_backend()
+    options: dict[str, Any] = {
+        "allow_network": LOOPBACK,
+        "delivery_timeout": 2.0,
+        "database": database,
+        **settings,
+    }
     clock = ManualClock(start=time.time() - 1800 if start is None else start)
     ctx = build_context(Settings(data_dir=data_dir, **options), clock=clock)
     await ctx.store.open()
@@ -187,7 +245,10 @@ async def running_engine(
         org = await ctx.store.create_organization("test")
         project = await ctx.store.create_project(org.id, "test")
         dispatcher = Dispatcher(ctx)
-        engine = Engine(ctx=ctx, clock=clock, dispatcher=dispatcher, project_id=project.id)
+        reader = SyncReader(ctx.store, database)
+        engine = Engine(
+            ctx=ctx, clock=clock, dispatcher=dispatcher, project_id=project.id, reader=reader
+        )
         if started:
             await dispatcher.start()
         try:
@@ -195,5 +256,6 @@ async def running_engine(
         finally:
             if dispatcher.running:
                 await dispatcher.stop()
+            reader.close()
     finally:
         await ctx.store.close()

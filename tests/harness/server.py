@@ -15,6 +15,8 @@ from typing import Any
 
 import requests
 
+from tests.harness import backends
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,6 +38,13 @@ class ServerProcess:
     cwd: Path | None = None
     proc: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # None: the backend the running test is parametrized with (a fresh database on PostgreSQL);
+    # "" for the SQLite file in the data dir, whatever the backend.
+    database: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.database is None:
+            self.database = backends.database_for_current_backend() or ""
 
     @property
     def url(self) -> str:
@@ -66,6 +75,7 @@ class ServerProcess:
             *(arg for network in self.allow_network for arg in ("--allow-network", network)),
             "--log-level",
             "warning",
+            *(["--database", self.database] if self.database else []),
         ]
         cmd = [
             sys.executable,
@@ -76,6 +86,8 @@ class ServerProcess:
             *self.extra_args,
         ]
         env = {**os.environ}
+        if self.database and not self.flags:
+            env["CONDUIT_DATABASE"] = self.database
         for name, value in self.env.items():
             if value is None:
                 env.pop(name, None)

@@ -99,7 +99,7 @@ def page() -> dict[tuple[str, ...], list[dict[str, str]]]:
     return found
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def openapi_routes(server: ServerProcess) -> set[tuple[str, str]]:
     res = requests.get(f"{server.api}/openapi.json", timeout=10)
     assert res.status_code == 200, res.text

@@ -293,12 +293,10 @@ async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path
             await receiver.wait(before + 5)
             await eventually(lambda: engine.queued(cid) == 0)
             assert receiver.max_active == 5  # all five at once: no longer probed one at a time
-            row = engine.query(
-                "SELECT failing_since, consecutive_failures FROM dataconnectors WHERE id = ?", cid
-            )[0]
+            stored = engine.stored_connector(cid)
     sent = {orjson.loads(r.body)["event"]["eventId"] for r in receiver.requests[before:]}
     assert sent == {e["eventId"] for e in events}
-    assert (row[0], row[1]) == (None, 0)
+    assert (stored.failing_since, stored.consecutive_failures) == (None, 0)
 
 
 # ---- issue item 2: the body is fixed at enqueue -------------------------------------------------
@@ -538,10 +536,10 @@ async def test_an_unresolvable_host_is_a_dns_failure(tmp_path: Path) -> None:
 async def _fail_when_due(engine: Engine, cid: str) -> None:
     """Jump the clock to the moment the connector's one queued event may be tried again (its own
     backoff and the connector's probe spacing), and wait for that attempt."""
-    [(next_attempt,)] = engine.query(
-        "SELECT next_attempt FROM deliveries WHERE connector_id = ?", cid
-    )
-    due = max(float(next_attempt), engine.dispatcher.connectors[cid].probe_at)
+    assert engine.queued(cid) == 1
+    next_attempt = engine.next_due(cid)
+    assert next_attempt is not None
+    due = max(next_attempt, engine.dispatcher.connectors[cid].probe_at)
     last = engine.last_attempt(cid)
     engine.clock.advance(max(0.0, due - engine.clock.now()) + 0.001)
     await eventually(lambda: engine.last_attempt(cid) > last)

@@ -7,8 +7,8 @@ import time
 from pathlib import Path
 
 from conduit.delivery import metrics
-from conduit.delivery.request import build_body
 from conduit.domain.dataconnectors import SYSTEM_DISABLED
+from conduit.store.records import Settlement
 from tests.harness.engine import Engine, running_engine
 from tests.harness.receivers import (
     Receiver,
@@ -24,11 +24,7 @@ DAY = 24 * HOUR
 
 def _released(engine: Engine, cid: str) -> int:
     """Queued rows of `cid` nobody holds a claim on (rescheduled, or handed back unsent)."""
-    return int(
-        engine.query(
-            "SELECT count(*) FROM deliveries WHERE connector_id = ? AND lease_until = 0", cid
-        )[0][0]
-    )
+    return engine.queued(cid) - engine.claimed(cid)
 
 
 async def test_failing_connector_is_probed_one_event_at_a_time(tmp_path: Path) -> None:
@@ -156,16 +152,15 @@ async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_p
     settings = {"max_in_flight": 4, "max_in_flight_per_connector": 4, "delivery_timeout": 10.0}
     with Receiver(slow(3.0)) as backlogged, Receiver() as fresh:
         async with running_engine(tmp_path, started=False, **settings) as engine:
-            busy = await engine.connector(backlogged.url, events=["touch"])
+            await engine.connector(backlogged.url, events=["touch"])
             await engine.connector(fresh.url, events=["temperature"])
+            born = []
+            for _ in range(20):  # twenty events that have failed twice, all due
+                await engine.publish("touch", notify=False)
+                born += engine.last_deliveries
             now = engine.clock.now()
-            body = build_body({"eventId": "x", "eventType": "touch"}, {}, {})
-            await engine.ctx.store.db.write(  # twenty events that have failed twice, all due
-                lambda c: c.executemany(
-                    "INSERT INTO deliveries(connector_id, event_id, event_time, body, attempts,"
-                    " next_attempt) VALUES (?, ?, ?, ?, 2, ?)",
-                    [(busy, f"retry-{i}", now, body, now) for i in range(20)],
-                )
+            await engine.ctx.store.settle(
+                Settlement(rescheduled=[(2, now, d.id) for d in born]), now
             )
             await engine.dispatcher.start()
             await eventually(lambda: backlogged.active == 3)  # retries hold 3 of the 4 slots ...

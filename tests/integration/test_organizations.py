@@ -22,10 +22,22 @@ from tests.harness.wire import assert_error
 
 
 @pytest.fixture(scope="module")
-def own_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    proc = ServerProcess(data_dir=tmp_path_factory.mktemp("conduit-orgs")).start()
-    yield proc
-    proc.stop()
+def _own_servers() -> Iterator[dict[str, ServerProcess]]:
+    started: dict[str, ServerProcess] = {}
+    yield started
+    for proc in started.values():
+        proc.stop()
+
+
+@pytest.fixture
+def own_server(
+    backend: str, _own_servers: dict[str, ServerProcess], tmp_path_factory: pytest.TempPathFactory
+) -> ServerProcess:
+    """A server of this module's own per backend, shared by its tests."""
+    if backend not in _own_servers:
+        data_dir = tmp_path_factory.mktemp(f"conduit-orgs-{backend}")
+        _own_servers[backend] = ServerProcess(data_dir=data_dir).start()
+    return _own_servers[backend]
 
 
 @pytest.fixture

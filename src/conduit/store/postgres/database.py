@@ -113,7 +113,7 @@ class Database:
                 conn = await connect(self.url)
                 self._listener = conn
                 lost = asyncio.Event()
-                conn.add_termination_listener(lambda _conn: lost.set())
+                conn.add_termination_listener(lambda _conn, lost=lost: lost.set())
                 await conn.add_listener(CHANNEL, self._on_notify)
                 self._dispatch("*")
                 await lost.wait()

@@ -137,3 +137,205 @@ async def set_connector_status(conn: Conn, connector_id: str, status: str, now: 
 def _rowcount(status: str) -> int:
     """The row count of an asyncpg command status such as 'DELETE 3' or 'UPDATE 0'."""
     return int(status.rsplit(" ", 1)[-1])
+
+
+# ---- the queue part of the store ------------------------------------------------------------------
+
+
+class PgQueue:
+    db: Database
+    node_id: str
+
+    async def connector_row(self, connector_id: str) -> ConnectorRow | None:
+        row = await self.db.pool.fetchrow(
+            "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
+            " last_success, consecutive_failures FROM dataconnectors WHERE id = $1",
+            connector_id,
+        )
+        if row is None:
+            return None
+        secret = row[5]
+        return ConnectorRow(
+            id=row[0],
+            status=row[1],
+            update_time=row[2],
+            url=row[3],
+            headers=row[4],
+            signature_secret=bytes(secret) if secret else None,
+            failing_since=row[6],
+            last_success=row[7],
+            consecutive_failures=row[8],
+        )
+
+    async def active_connector_ids(self) -> list[str]:
+        rows = await self.db.pool.fetch("SELECT id FROM dataconnectors WHERE status = $1", ACTIVE)
+        return [r[0] for r in rows]
+
+    async def count_due(
+        self, connector_id: str, now: float, limit: int, first_only: bool = False
+    ) -> int:
+        only_first = " AND attempts = 0" if first_only else ""
+        value = await self.db.pool.fetchval(
+            "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE connector_id = $1"
+            f" AND {_DUE} <= $2{only_first} LIMIT $3) AS due",
+            connector_id,
+            now,
+            limit,
+        )
+        return int(value)
+
+    async def next_due(self, connector_id: str) -> float | None:
+        value = await self.db.pool.fetchval(
+            f"SELECT min({_DUE}) FROM deliveries WHERE connector_id = $1", connector_id
+        )
+        return None if value is None else float(value)
+
+    async def claim_due(
+        self,
+        connector_id: str,
+        now: float,
+        lease_until: float,
+        limit: int,
+        *,
+        first_attempts_only: bool = False,
+    ) -> list[Delivery]:
+        """Claim up to `limit` of the connector's due rows for this node, earliest first. Rows
+        another node is claiming at this moment are skipped, not waited for."""
+        only_first = " AND attempts = 0" if first_attempts_only else ""
+        rows = await self.db.pool.fetch(
+            "UPDATE deliveries d SET lease_until = $3, claimed_by = $4 FROM ("
+            " SELECT id FROM deliveries"
+            f" WHERE connector_id = $1 AND {_DUE} <= $2{only_first}"
+            f" ORDER BY {_DUE} LIMIT $5 FOR UPDATE SKIP LOCKED) AS due"
+            " WHERE d.id = due.id"
+            " RETURNING d.id, d.connector_id, d.event_id, d.event_time, d.body, d.attempts,"
+            " d.lease_until",
+            connector_id,
+            now,
+            lease_until,
+            self.node_id,
+            limit,
+        )
+        return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
+
+    async def release_orphaned_claims(self) -> int:
+        """Nothing: other nodes' claims may be live; a dead node's claims lapse on their own."""
+        return 0
+
+    async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int:
+        if not delivery_ids:
+            return 0
+        return _rowcount(
+            await self.db.pool.execute(
+                "UPDATE deliveries SET lease_until = $2 WHERE id = ANY($1::bigint[])"
+                " AND claimed_by = $3",
+                delivery_ids,
+                lease_until,
+                self.node_id,
+            )
+        )
+
+    async def settle(self, batch: Settlement, now: float) -> Settled:
+        """Write a batch of outcomes in one transaction, touching only rows this node holds."""
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            return await _settle(conn, batch, now, self.node_id)
+
+    async def expire_old(self, received_by: float, limit: int) -> Counter[str]:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                " WHERE event_time <= $1 ORDER BY event_time LIMIT $2 FOR UPDATE SKIP LOCKED)"
+                " RETURNING connector_id",
+                received_by,
+                limit,
+            )
+            expired: Counter[str] = Counter(r[0] for r in rows)
+            await count(conn, "expired", expired)
+            return expired
+
+    async def queue_depths(self) -> dict[str, int]:
+        rows = await self.db.pool.fetch(
+            "SELECT connector_id, count(*) FROM deliveries GROUP BY connector_id"
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def claimed_count(self, connector_id: str, now: float) -> int:
+        value = await self.db.pool.fetchval(
+            "SELECT count(*) FROM deliveries WHERE connector_id = $1 AND lease_until > $2",
+            connector_id,
+            now,
+        )
+        return int(value)
+
+    async def queued_count(self, connector_id: str) -> int:
+        value = await self.db.pool.fetchval(
+            "SELECT count(*) FROM deliveries WHERE connector_id = $1", connector_id
+        )
+        return int(value)
+
+
+async def _settle(conn: Conn, batch: Settlement, now: float, node_id: str) -> Settled:
+    if batch.acked:
+        await conn.execute(
+            "DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND claimed_by = $2",
+            batch.acked,
+            node_id,
+        )
+    if batch.rescheduled:
+        await conn.execute(
+            "UPDATE deliveries d SET attempts = u.attempts, next_attempt = u.next_attempt,"
+            " lease_until = 0, claimed_by = NULL"
+            " FROM unnest($1::integer[], $2::double precision[], $3::bigint[])"
+            " AS u(attempts, next_attempt, id) WHERE d.id = u.id AND d.claimed_by = $4",
+            [r[0] for r in batch.rescheduled],
+            [r[1] for r in batch.rescheduled],
+            [r[2] for r in batch.rescheduled],
+            node_id,
+        )
+    if batch.released:
+        released = await conn.fetch(
+            "UPDATE deliveries SET lease_until = 0, claimed_by = NULL"
+            " WHERE id = ANY($1::bigint[]) AND claimed_by = $2 RETURNING connector_id",
+            batch.released,
+            node_id,
+        )
+        if released:
+            await notify(conn, connectors=[r[0] for r in released])
+    expired: Counter[str] = Counter()
+    if batch.expired:
+        rows = await conn.fetch(
+            "DELETE FROM deliveries WHERE id = ANY($1::bigint[]) RETURNING connector_id",
+            [i for i, _ in batch.expired],
+        )
+        expired.update(r[0] for r in rows)
+        await count(conn, "expired", expired)
+    if batch.attempts:
+        columns = list(zip(*batch.attempts, strict=True))
+        await conn.execute(
+            "INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success,"
+            " status_code, error, latency)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[],"
+            " $5::boolean[], $6::integer[], $7::text[], $8::double precision[])",
+            list(columns[0]),
+            list(columns[1]),
+            list(columns[2]),
+            list(columns[3]),
+            [bool(v) for v in columns[4]],
+            list(columns[5]),
+            list(columns[6]),
+            list(columns[7]),
+        )
+    if batch.health:
+        await conn.executemany(
+            "UPDATE dataconnectors SET failing_since = $1, last_success = $2,"
+            " consecutive_failures = $3 WHERE id = $4 AND status = $5",
+            [(*health, cid, ACTIVE) for cid, health in batch.health.items()],
+        )
+    dropped = 0
+    for connector_id in batch.disable:
+        status = await conn.fetchval(
+            "SELECT status FROM dataconnectors WHERE id = $1 FOR UPDATE", connector_id
+        )
+        if status == ACTIVE:
+            dropped += await set_connector_status(conn, connector_id, SYSTEM_DISABLED, now)
+    return Settled(expired, dropped)

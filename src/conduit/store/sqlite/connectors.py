@@ -20,29 +20,10 @@ from conduit.domain.errors import BadRequest, NotFound
 from conduit.domain.ids import new_id
 from conduit.domain.pushes import Push, push_to
 from conduit.store.records import Delivery
+from conduit.store.rows import connector_from_row as _connector
+from conduit.store.rows import new_connector
 from conduit.store.sqlite.database import Database
 from conduit.store.sqlite.queue import insert_pushes, set_connector_status
-
-
-def _connector(row: sqlite3.Row) -> DataConnector:
-    secret = row["signature_secret"]
-    return DataConnector(
-        id=row["id"],
-        project_id=row["project_id"],
-        display_name=row["display_name"],
-        status=row["status"],
-        events=orjson.loads(row["events"]),
-        labels=orjson.loads(row["labels"]),
-        url=row["url"],
-        signature_secret_encrypted=bytes(secret) if secret else None,
-        headers=orjson.loads(row["headers"]),
-        type=row["type"],
-        create_time=row["create_time"],
-        update_time=row["update_time"],
-        failing_since=row["failing_since"],
-        last_success=row["last_success"],
-        consecutive_failures=row["consecutive_failures"],
-    )
 
 
 def _select_connector(
@@ -63,20 +44,7 @@ class SqliteConnectors:
     async def create_dataconnector(self, connector: DataConnector) -> DataConnector:
         """Insert `connector` under a fresh id (the id and times of the argument are ignored)."""
         now = self.clock.now()
-        stored = DataConnector(
-            id=new_id(now),
-            project_id=connector.project_id,
-            display_name=connector.display_name,
-            status=connector.status,
-            events=list(connector.events),
-            labels=list(connector.labels),
-            url=connector.url,
-            signature_secret_encrypted=connector.signature_secret_encrypted,
-            headers=dict(connector.headers),
-            type=connector.type,
-            create_time=now,
-            update_time=now,
-        )
+        stored = new_connector(connector, new_id(now), now)
 
         def insert(conn: sqlite3.Connection) -> None:
             # The initial status is a starting value, not a change: there is no queue to empty yet.

@@ -250,6 +250,15 @@ class SqliteQueue:
             },
         )
 
+    async def claimed_count(self, connector_id: str, now: float) -> int:
+        row = self.db.read(
+            lambda c: c.execute(
+                "SELECT count(*) FROM deliveries WHERE connector_id = ? AND lease_until > ?",
+                (connector_id, now),
+            ).fetchone()
+        )
+        return int(row[0])
+
     async def queued_count(self, connector_id: str) -> int:
         row = self.db.read(
             lambda c: c.execute(

@@ -1,0 +1,31 @@
+"""The PostgreSQL backend: any number of identical nodes on one database, no leader, no broker.
+
+Every node runs the same code; PostgreSQL is what they share: claims (`FOR UPDATE SKIP LOCKED`,
+leases tagged by node), wake-ups (`LISTEN/NOTIFY`), and every rule's state. See docs/scaling.md.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from conduit.clock import Clock, SystemClock
+from conduit.store.postgres.accounts import PgAccounts
+from conduit.store.postgres.attempts import PgAttemptLog
+from conduit.store.postgres.connectors import PgConnectors
+from conduit.store.postgres.database import Database
+from conduit.store.postgres.devices import PgDevices
+from conduit.store.postgres.facts import PgServerFacts
+from conduit.store.postgres.queue import PgQueue
+
+
+class PostgresStore(PgAccounts, PgDevices, PgConnectors, PgQueue, PgAttemptLog, PgServerFacts):
+    def __init__(self, url: str, clock: Clock | None = None) -> None:
+        self.db = Database(url)
+        self.clock = clock or SystemClock()
+        self.node_id = uuid.uuid4().hex[:12]
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
