@@ -44,7 +44,12 @@ def build_workers(ctx: Context) -> list[Worker]:
     from conduit.retention import RetentionPruner
     from conduit.stream_hub import StreamHub
 
-    return [StreamHub(ctx), RetentionPruner(ctx), Dispatcher(ctx)]
+    workers: list[Worker] = []
+    if ctx.settings.runs_api:
+        workers += [StreamHub(ctx), RetentionPruner(ctx)]
+    if ctx.settings.runs_delivery:
+        workers.append(Dispatcher(ctx))
+    return workers
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
@@ -74,7 +79,9 @@ def create_app(settings: Settings, clock: Clock | None = None) -> Starlette:
                     log.exception("worker %s failed to stop cleanly", worker.name)
             await ctx.store.close()
 
-    routes: list[BaseRoute] = routing.all_routes()
+    routes: list[BaseRoute] = (
+        routing.all_routes() if settings.runs_api else routing.operator_routes()
+    )
     app = Starlette(
         routes=routes,
         lifespan=lifespan,

@@ -26,7 +26,21 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default=env("HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=env("PORT", "8080"))
     parser.add_argument(
-        "--database", default=env("DATABASE"), help="SQLite file (default: in the data dir)"
+        "--database",
+        default=env("DATABASE"),
+        help="a SQLite file (default: conduit.db in the data dir) or a postgresql:// URL",
+    )
+    parser.add_argument(
+        "--role",
+        choices=("all", "api", "delivery"),
+        default=env("ROLE", "all"),
+        help="what this node runs: the REST API, the delivery of pushes, or both",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=env("LEASE_SECONDS", "30"),
+        help="how long a claimed push stays another node's (extended while its request runs)",
     )
     parser.add_argument(
         "--allow-network",
@@ -82,6 +96,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         max_in_flight_per_connector=args.max_in_flight_per_connector,
         delivery_workers=args.delivery_workers,
         rate_limit=args.rate_limit,
+        role=args.role,
+        lease_seconds=args.lease_seconds,
     )
 
 
@@ -127,6 +143,22 @@ def serve(settings: Settings) -> int:
     return 0
 
 
+def migrate(database: str) -> int:
+    """Apply pending migrations and report them; other nodes may keep running meanwhile (every
+    migration is additive, applied under an advisory lock)."""
+    import asyncio
+
+    from conduit.store import apply_migrations
+
+    try:
+        applied = asyncio.run(apply_migrations(database))
+    except Exception as exc:
+        print(f"conduit migrate: {exc}", file=sys.stderr)
+        return 1
+    print("\n".join(f"applied {name}" for name in applied) or "the schema is up to date")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["dt"]:
@@ -147,6 +179,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo_parser.add_argument("--receiver-port", type=int, default=env("RECEIVER_PORT", "8081"))
     demo_parser.add_argument(
         "--interval", type=float, default=2.0, help="seconds between fleet rounds"
+    )
+    migrate_parser = sub.add_parser(
+        "migrate", help="apply the database's pending schema migrations (before a rolling upgrade)"
+    )
+    migrate_parser.add_argument(
+        "--database", default=env("DATABASE"), required=env("DATABASE") is None
     )
     receive_parser = sub.add_parser(
         "receive", help="a local endpoint that verifies and pretty-prints every push"
@@ -174,6 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         asyncio.run(run_demo(_settings(parser, args), args.receiver_port, args.interval))
         return 0
+    if args.command == "migrate":
+        return migrate(args.database)
     if args.command == "receive":
         import asyncio
 

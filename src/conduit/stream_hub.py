@@ -26,7 +26,7 @@ from typing import Any
 from conduit.context import Context
 from conduit.domain.errors import ServiceUnavailable
 from conduit.domain.labels import LabelFilter, matches_all
-from conduit.store.records import StoredEvent
+from conduit.store.records import Notice, StoredEvent
 
 log = logging.getLogger("conduit.stream")
 
@@ -115,6 +115,9 @@ class StreamHub:
         self.closing = False
         self._by_project: dict[str, set[Subscription]] = {}
         self._restore: list[tuple[int, Any, Callable[[int, FrameType | None], None]]] = []
+        # Event ids other nodes committed, in commit order, for the local subscribers.
+        self._remote: asyncio.Queue[list[str]] = asyncio.Queue()
+        self._relay: asyncio.Task[None] | None = None
         ctx.workers[self.name] = self
 
     # ---- subscribers -----------------------------------------------------------------------------
@@ -162,8 +165,32 @@ class StreamHub:
     async def start(self) -> None:
         self.closing = False
         self._chain_shutdown_signals(asyncio.get_running_loop())
+        self._remote = asyncio.Queue()
+        self._relay = asyncio.create_task(self._relay_remote(), name="conduit-stream-relay")
+        self.ctx.store.on_notice(self._on_notice)
+
+    def _on_notice(self, notice: Notice) -> None:
+        """Events committed on another node: fetch and show them to local subscribers (only
+        while anyone here listens: a node without streams never reads them)."""
+        if notice.events and self._by_project:
+            self._remote.put_nowait(notice.events)
+
+    async def _relay_remote(self) -> None:
+        while True:
+            ids = await self._remote.get()
+            try:
+                for event in await self.ctx.store.events_by_id(ids):
+                    self.publish(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("could not relay %d events from another node", len(ids))
 
     async def stop(self) -> None:
+        if self._relay is not None:
+            self._relay.cancel()
+            await asyncio.gather(self._relay, return_exceptions=True)
+            self._relay = None
         self.close_all()
         for sig, previous, ours in reversed(self._restore):
             if signal.getsignal(sig) is ours:

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conduit.api.http import JSON
 from conduit.domain.errors import ApiError
+from conduit.store.unavailable import database_unavailable
 
 log = logging.getLogger("conduit.api")
 
@@ -54,6 +55,9 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
+    if database_unavailable(exc):
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+        return error_response(request, 503, "the database is unavailable; retry shortly")
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(request, 500, "internal error")
 
@@ -105,9 +109,10 @@ class CatchUnexpected:
 
         try:
             await self.app(scope, receive, tracking_send)
-        except Exception:
+        except Exception as exc:
             request = Request(scope)
-            log.exception("unhandled error on %s %s", request.method, request.url.path)
             if started:
+                log.exception("unhandled error on %s %s", request.method, request.url.path)
                 return  # the status line is out; all that is left is ending the body
-            await error_response(request, 500, "internal error")(scope, receive, send)
+            response = await on_unexpected(request, exc)
+            await response(scope, receive, send)

@@ -61,3 +61,10 @@ def all_routes() -> list[BaseRoute]:
     for module in modules:
         routes.extend(module.routes)
     return routes
+
+
+def operator_routes() -> list[BaseRoute]:
+    """What a node without the API (`--role delivery`) serves: health checks and metrics."""
+    from conduit.api import health, metrics
+
+    return [*health.routes, *metrics.routes]

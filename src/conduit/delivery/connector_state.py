@@ -86,7 +86,7 @@ class ConnectorState:
         self.consecutive_failures = row.consecutive_failures
         self.failing_since = row.failing_since
         self.last_success = row.last_success
-        self.probe_at = 0.0
+        self.probe_at = row.probe_until if row.consecutive_failures else 0.0
 
     # ---- health ---------------------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ from conduit.delivery.http import Outcome
 from conduit.delivery.sender_pool import SenderPool
 from conduit.delivery.senders import AttemptRequest, LocalSender, Sender
 from conduit.domain.ids import new_id
-from conduit.store.records import Delivery, Settlement
+from conduit.store.records import Delivery, Notice, Settlement
 
 log = logging.getLogger("conduit.delivery")
 
@@ -55,6 +55,7 @@ RESCAN_EVERY = 5.0  # seconds: the safety net that looks at every connector's qu
 EXPIRE_EVERY = 60.0  # seconds between sweeps for rows past 12 hours
 PRUNE_EVERY = 600.0  # seconds between prunes of the 24-hour attempt log
 SWEEP_BATCH = 5000  # rows deleted per sweep job
+PROBE_RECHECK = 1.0  # seconds before asking again for a probe another node holds
 MAX_OFFERED = 4 * PAGE  # fresh rows kept waiting for a slot; beyond that they go back to the store
 
 
@@ -82,6 +83,9 @@ class Dispatcher:
         # Delivery ids in flight, or settled and awaiting the commit of their settlement.
         self._sending: set[int] = set()
         self._offered: deque[Delivery] = deque()  # born claimed for us, not yet started
+        self._noticed: set[str] = set()  # connectors another node says have claimable rows
+        # Connectors whose health this dispatcher decided but has not yet seen committed.
+        self._health_unwritten: set[str] = set()
         self._leases: dict[int, float] = {}  # in flight: delivery id -> its claim's end
         self._starved = False  # some work waits for a slot to free up
         self._pending = Settlement()
@@ -111,6 +115,7 @@ class Dispatcher:
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
         await self.client.start()
+        self.store.on_notice(self._on_notice)
         released = await self.store.release_orphaned_claims()
         if released:
             log.info("released %d deliveries claimed before the last shutdown", released)
@@ -151,6 +156,13 @@ class Dispatcher:
         """Rows born claimed for this dispatcher have committed: start them now. Called on the
         loop's thread, right after the commit."""
         self._offered.extend(rows)
+        self._wake.set()
+
+    def _on_notice(self, notice: Notice) -> None:
+        """Another node left rows nobody claims (or notices may have been missed): look."""
+        if notice.everything:
+            self._next_rescan = 0.0
+        self._noticed.update(notice.connectors)
         self._wake.set()
 
     def notify(self) -> None:
@@ -261,6 +273,10 @@ class Dispatcher:
     # ---- backlog rows ---------------------------------------------------------------------------
 
     async def _take_backlogs(self, now: float) -> None:
+        while self._noticed:
+            state = await self._refresh(self._noticed.pop())
+            if state is not None and state.active:
+                state.note_backlog(now)
         for state in list(self.connectors.values()):
             if not state.active or state.claiming:
                 continue
@@ -299,6 +315,10 @@ class Dispatcher:
         limit = reserved
         try:
             until = now + self.lease
+            if state.failing and not await self.store.try_probe(state.id, now, until):
+                # Another node's probe is in flight, or the cluster's backoff has not passed.
+                state.note_backlog(now + PROBE_RECHECK)
+                return
             rows = await self.store.claim_due(
                 state.id, now, until, limit, first_attempts_only=first_only
             )
@@ -324,6 +344,8 @@ class Dispatcher:
                     next_at = await self.store.next_due(state.id)
                     if next_at is not None:
                         current.note_backlog(next_at)
+                    elif current.in_flight == 0:
+                        current.idle = True  # nothing queued: idle, not failing (policy)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -386,6 +408,7 @@ class Dispatcher:
                 outcome.latency,
             )
         )
+        counted_failure = False
         if outcome.success:
             metrics.count_attempt("success")
             metrics.LATENCY.observe(outcome.latency)
@@ -397,6 +420,7 @@ class Dispatcher:
             metrics.count_attempt(outcome.error or "error")
             if not state.failing or probe:
                 state.on_failure(now, self.random)
+                counted_failure = True
             retry_at = policy.next_attempt_after_failure(row.event_time, attempt, now, self.random)
             pending.rescheduled.append((attempt, retry_at, row.id))
             self._pending_effects.append(lambda: self._rescheduled(state, row.id, retry_at))
@@ -408,6 +432,11 @@ class Dispatcher:
                 pending.disable.append(state.id)
                 state.active = False
         pending.health[state.id] = state.health()
+        self._health_unwritten.add(state.id)
+        if counted_failure:
+            pending.probes[state.id] = state.probe_at  # no node probes before the backoff ends
+        elif probe:
+            pending.probes[state.id] = 0.0
         self._request_flush()
         if self._starved or self._offered:
             self._wake.set()
@@ -452,6 +481,7 @@ class Dispatcher:
             for _, _, row_id in batch.rescheduled:
                 self._sending.discard(row_id)
             return
+        self._health_unwritten = set(self._pending.health)
         if settled.expired:
             metrics.EXPIRED.inc(sum(settled.expired.values()))
         if settled.dropped:
@@ -486,6 +516,12 @@ class Dispatcher:
             ):
                 # Re-enabled (the lifecycle reset its health) or a user reset: start healthy.
                 state.adopt_health(row)
+        elif state.failing != (row.consecutive_failures > 0) and (
+            connector_id not in self._health_unwritten
+        ):
+            # Another node's probe succeeded, or another node found the receiver failing: the
+            # row is the cluster's record of the connector's health.
+            state.adopt_health(row)
         return state
 
     # ---- housekeeping ---------------------------------------------------------------------------

@@ -24,3 +24,24 @@ def make_store(database: str | Path, clock: Clock) -> Store:
     from conduit.store.sqlite import SqliteStore
 
     return SqliteStore(database, clock)
+
+
+async def apply_migrations(database: str | Path) -> list[str]:
+    """Bring the database's schema up to date; returns the migrations applied."""
+    if is_postgres(database):
+        from conduit.store.postgres.database import apply_migrations as apply_pg
+        from conduit.store.postgres.database import connect
+
+        conn = await connect(str(database))
+        try:
+            return await apply_pg(conn)
+        finally:
+            await conn.close()
+    from conduit.store.sqlite.database import apply_migrations as apply_sqlite
+    from conduit.store.sqlite.database import connect as connect_sqlite
+
+    sqlite = connect_sqlite(Path(str(database).removeprefix("sqlite:///")))
+    try:
+        return apply_sqlite(sqlite)
+    finally:
+        sqlite.close()

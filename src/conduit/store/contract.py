@@ -30,9 +30,11 @@ from conduit.store.records import (
     Attempt,
     ConnectorRow,
     Delivery,
+    Notice,
     Recorded,
     Settled,
     Settlement,
+    StoredEvent,
 )
 
 
@@ -246,7 +248,27 @@ class ServerFacts(Protocol):
         ...
 
 
-class Store(AccountStore, DeviceStore, ConnectorStore, DeliveryQueue, ServerFacts, Protocol):
+class Notices(Protocol):
+    """Other nodes' commits, as they happen (PostgreSQL's `LISTEN/NOTIFY`; one SQLite node has
+    no others, so there nothing ever arrives)."""
+
+    def on_notice(self, listener: Callable[[Notice], None]) -> None:
+        """Call `listener` on the event loop for every notice from another node."""
+        ...
+
+    async def events_by_id(self, event_ids: list[str]) -> list[StoredEvent]:
+        """Committed events, as streams need them (labels as the device has them now)."""
+        ...
+
+    async def try_probe(self, connector_id: str, now: float, until: float) -> bool:
+        """Take the right to send a failing connector's single probe until `until`, unless a
+        probe is in flight (anywhere) or the connector's backoff has not passed."""
+        ...
+
+
+class Store(
+    AccountStore, DeviceStore, ConnectorStore, DeliveryQueue, ServerFacts, Notices, Protocol
+):
     """A whole backend: opened once at start, closed once at shutdown."""
 
     #: A process-unique name for this node; leases are tagged with it.

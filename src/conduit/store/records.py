@@ -43,6 +43,7 @@ class ConnectorRow:
     failing_since: float | None
     last_success: float | None
     consecutive_failures: int
+    probe_until: float = 0.0
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Settlement:
     attempts: list[AttemptRow] = field(default_factory=list)
     # connector_id -> its latest delivery health
     health: dict[str, Health] = field(default_factory=dict)
+    # connector_id -> when its next probe may start (0: at once) after a probe's outcome
+    probes: dict[str, float] = field(default_factory=dict)
     disable: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -66,6 +69,7 @@ class Settlement:
             or self.expired
             or self.attempts
             or self.health
+            or self.probes
             or self.disable
         )
 
@@ -111,6 +115,18 @@ class StoredEvent:
     event_type: str
     labels: dict[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What another node committed that this node may need to act on: connectors with rows
+    nobody claims, and events for its streams. `everything` says notices may have been missed
+    (the listener reconnected): look at every connector again."""
+
+    origin: str
+    connectors: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    everything: bool = False
 
 
 @dataclass(frozen=True)

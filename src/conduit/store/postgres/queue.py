@@ -10,15 +10,16 @@ A node that dies simply stops renewing its leases, and the rows become due for e
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeAlias
 
 import asyncpg
 import orjson
 
-from conduit.domain.dataconnectors import ACTIVE, STATUSES
+from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
-from conduit.store.postgres.database import CHANNEL
-from conduit.store.records import Delivery
+from conduit.store.postgres.database import CHANNEL, Database
+from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
 
 _COLUMNS = "id, connector_id, event_id, event_time, body, attempts, lease_until"
 _DUE = "greatest(next_attempt, lease_until)"
@@ -28,7 +29,9 @@ _COUNT = (
     " DO UPDATE SET value = delivery_counters.value + excluded.value"
 )
 
-Conn = asyncpg.Connection | asyncpg.pool.PoolConnectionProxy
+Conn: TypeAlias = (
+    "asyncpg.Connection[asyncpg.Record] | asyncpg.pool.PoolConnectionProxy[asyncpg.Record]"
+)
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
@@ -80,21 +83,36 @@ async def insert_pushes(
         [p.body for p in pushes],
     )
     if claimed_by is None:
-        await notify(conn, connectors=[p.connector_id for p in pushes])
+        await notify(conn, origin=node_id, connectors=[p.connector_id for p in pushes])
     return [
         Delivery(r[0], r[1], event_id, event_time, bytes(r[2]), 0, born_claimed_until) for r in rows
     ]
 
 
+MAX_NOTICE = 7000  # bytes: PostgreSQL refuses a NOTIFY payload of 8,000 bytes or more
+
+
 async def notify(
     conn: Conn,
     *,
+    origin: str = "",
     connectors: Iterable[str] = (),
     events: Iterable[str] = (),
 ) -> None:
-    """Tell every node, on commit, which connectors have claimable rows and which events exist."""
-    payload = orjson.dumps({"c": sorted(set(connectors)), "e": list(events)}).decode()
-    await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+    """Tell every node, on commit, which connectors have claimable rows and which events exist
+    (in as many notices as the payload limit needs)."""
+    connector_ids, event_ids = sorted(set(connectors)), list(events)
+    while True:
+        notice = {"n": origin, "c": connector_ids, "e": event_ids}
+        payload = orjson.dumps(notice).decode()
+        if len(payload) <= MAX_NOTICE or len(connector_ids) + len(event_ids) <= 1:
+            await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, payload)
+            return
+        half_c, half_e = len(connector_ids) // 2, len(event_ids) // 2
+        await notify(
+            conn, origin=origin, connectors=connector_ids[:half_c], events=event_ids[:half_e]
+        )
+        connector_ids, event_ids = connector_ids[half_c:], event_ids[half_e:]
 
 
 async def count(conn: Conn, name: str, by_connector: Counter[str]) -> None:
@@ -115,7 +133,7 @@ async def set_connector_status(conn: Conn, connector_id: str, status: str, now: 
     if status == ACTIVE:
         await conn.execute(
             "UPDATE dataconnectors SET status = $1, update_time = $2, failing_since = NULL,"
-            " consecutive_failures = 0 WHERE id = $3 AND status != $1",
+            " consecutive_failures = 0, probe_until = 0 WHERE id = $3 AND status != $1",
             status,
             now,
             connector_id,
@@ -139,7 +157,7 @@ def _rowcount(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-# ---- the queue part of the store ------------------------------------------------------------------
+# ---- the queue part of the store ----------------------------------------------------------------
 
 
 class PgQueue:
@@ -149,7 +167,7 @@ class PgQueue:
     async def connector_row(self, connector_id: str) -> ConnectorRow | None:
         row = await self.db.pool.fetchrow(
             "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
-            " last_success, consecutive_failures FROM dataconnectors WHERE id = $1",
+            " last_success, consecutive_failures, probe_until FROM dataconnectors WHERE id = $1",
             connector_id,
         )
         if row is None:
@@ -165,6 +183,7 @@ class PgQueue:
             failing_since=row[6],
             last_success=row[7],
             consecutive_failures=row[8],
+            probe_until=row[9],
         )
 
     async def active_connector_ids(self) -> list[str]:
@@ -259,6 +278,31 @@ class PgQueue:
         )
         return {r[0]: int(r[1]) for r in rows}
 
+    async def try_probe(self, connector_id: str, now: float, until: float) -> bool:
+        taken = await self.db.pool.fetchval(
+            "UPDATE dataconnectors SET probe_until = $3 WHERE id = $1 AND status = 'ACTIVE'"
+            " AND probe_until <= $2 RETURNING id",
+            connector_id,
+            now,
+            until,
+        )
+        return taken is not None
+
+    def on_notice(self, listener: Callable[[Notice], None]) -> None:
+        """Call `listener` with every other node's notice (and with `everything` after the
+        listening connection was re-established, since notices may have been missed)."""
+
+        def parse(payload: str) -> None:
+            if payload == "*":
+                listener(Notice(origin="", everything=True))
+                return
+            data = orjson.loads(payload)
+            if data.get("n") == self.node_id:
+                return
+            listener(Notice(data.get("n", ""), data.get("c", []), data.get("e", [])))
+
+        self.db.listeners.append(parse)
+
     async def claimed_count(self, connector_id: str, now: float) -> int:
         value = await self.db.pool.fetchval(
             "SELECT count(*) FROM deliveries WHERE connector_id = $1 AND lease_until > $2",
@@ -300,7 +344,7 @@ async def _settle(conn: Conn, batch: Settlement, now: float, node_id: str) -> Se
             node_id,
         )
         if released:
-            await notify(conn, connectors=[r[0] for r in released])
+            await notify(conn, origin=node_id, connectors=[r[0] for r in released])
     expired: Counter[str] = Counter()
     if batch.expired:
         rows = await conn.fetch(
@@ -330,6 +374,11 @@ async def _settle(conn: Conn, batch: Settlement, now: float, node_id: str) -> Se
             "UPDATE dataconnectors SET failing_since = $1, last_success = $2,"
             " consecutive_failures = $3 WHERE id = $4 AND status = $5",
             [(*health, cid, ACTIVE) for cid, health in batch.health.items()],
+        )
+    if batch.probes:
+        await conn.executemany(
+            "UPDATE dataconnectors SET probe_until = $1 WHERE id = $2",
+            [(until, cid) for cid, until in batch.probes.items()],
         )
     dropped = 0
     for connector_id in batch.disable:

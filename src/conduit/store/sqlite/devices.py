@@ -306,6 +306,18 @@ class SqliteDevices:
 
         return await self.db.write(write)
 
+    async def events_by_id(self, event_ids: list[str]) -> list[StoredEvent]:
+        rows = self.db.read(
+            lambda c: c.execute(
+                "SELECT e.project_id, e.device_id, d.type, e.event_type, d.labels, e.body"
+                " FROM events e JOIN devices d"
+                " ON d.id = e.device_id AND d.project_id = e.project_id"
+                " WHERE e.id IN (SELECT value FROM json_each(?)) ORDER BY e.seq",
+                (orjson.dumps(event_ids).decode(),),
+            ).fetchall()
+        )
+        return [StoredEvent(r[0], r[1], r[2], r[3], orjson.loads(r[4]), bytes(r[5])) for r in rows]
+
     async def prune_events(self, before: float, limit: int) -> int:
         """Delete up to `limit` of the oldest events older than `before`; returns how many went."""
         return await self.db.write(

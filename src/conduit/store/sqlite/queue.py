@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
-from conduit.store.records import ConnectorRow, Delivery, Settled, Settlement
+from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
 from conduit.store.sqlite.attempts import record_attempts
 from conduit.store.sqlite.database import Database
 
@@ -93,7 +93,7 @@ def set_connector_status(
     if status == ACTIVE:
         conn.execute(
             "UPDATE dataconnectors SET status = ?, update_time = ?, failing_since = NULL,"
-            " consecutive_failures = 0 WHERE id = ? AND status != ?",
+            " consecutive_failures = 0, probe_until = 0 WHERE id = ? AND status != ?",
             (status, now, connector_id, ACTIVE),
         )
         return 0
@@ -118,7 +118,7 @@ class SqliteQueue:
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
-                " last_success, consecutive_failures FROM dataconnectors WHERE id = ?",
+                " last_success, consecutive_failures, probe_until FROM dataconnectors WHERE id = ?",
                 (connector_id,),
             ).fetchone()
         )
@@ -135,6 +135,7 @@ class SqliteQueue:
             failing_since=row[6],
             last_success=row[7],
             consecutive_failures=row[8],
+            probe_until=row[9],
         )
 
     async def active_connector_ids(self) -> list[str]:
@@ -250,6 +251,20 @@ class SqliteQueue:
             },
         )
 
+    async def try_probe(self, connector_id: str, now: float, until: float) -> bool:
+        def take(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                "UPDATE dataconnectors SET probe_until = ? WHERE id = ? AND status = ?"
+                " AND probe_until <= ? RETURNING id",
+                (until, connector_id, ACTIVE, now),
+            ).fetchone()
+            return row is not None
+
+        return await self.db.write(take)
+
+    def on_notice(self, listener: Callable[[Notice], None]) -> None:
+        """Nothing to listen to: this process is the only one on its database."""
+
     async def claimed_count(self, connector_id: str, now: float) -> int:
         row = self.db.read(
             lambda c: c.execute(
@@ -291,6 +306,11 @@ def _settle(conn: sqlite3.Connection, batch: Settlement, now: float) -> Settled:
             "UPDATE dataconnectors SET failing_since = ?, last_success = ?,"
             " consecutive_failures = ? WHERE id = ? AND status = ?",
             [(*health, cid, ACTIVE) for cid, health in batch.health.items()],
+        )
+    if batch.probes:
+        conn.executemany(
+            "UPDATE dataconnectors SET probe_until = ? WHERE id = ?",
+            [(until, cid) for cid, until in batch.probes.items()],
         )
     dropped = 0
     for connector_id in batch.disable:

@@ -91,7 +91,9 @@ CREATE TABLE dataconnectors (
     update_time      double precision NOT NULL,
     failing_since    double precision,
     last_success     double precision,
-    consecutive_failures integer NOT NULL DEFAULT 0
+    consecutive_failures integer NOT NULL DEFAULT 0,
+    -- a failing connector's single probe may start once this has passed (cluster-wide)
+    probe_until      double precision NOT NULL DEFAULT 0
 );
 CREATE INDEX dataconnectors_by_project ON dataconnectors(project_id);
 
