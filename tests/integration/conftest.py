@@ -15,3 +15,27 @@ def backend(request: pytest.FixtureRequest) -> Iterator[str]:
     backends.current = request.param
     yield request.param
     backends.current = backends.SQLITE
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run this test only for these store backends (a property of the"
+        " backend itself, e.g. SQLite's file layout or PostgreSQL's many nodes)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (visibly: pytest reports the count) the variants a `backends` mark excludes."""
+    kept, dropped = [], []
+    for item in items:
+        mark = item.get_closest_marker("backends")
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("backend") if callspec is not None else None
+        if mark is not None and backend is not None and backend not in mark.args:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -20,8 +20,11 @@ raced a write therefore can never outlive the write's invalidation.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, TypeVar
+
+from conduit.clock import Clock
+from conduit.domain.accounts import ServiceAccount
 
 V = TypeVar("V")
 
@@ -48,21 +51,53 @@ class AccessCache(Generic[V]):
         `remember` says it is not worth keeping (e.g. answers about ids that exist nowhere, which a
         caller could otherwise mint without end).
         """
+        found = self._fresh(key, now)
+        if found is not None:
+            return found[0]
+        generation = self.generation  # read before the database, so a racing write wins
+        value = load()
+        self._keep(key, value, now, generation, remember)
+        return value
+
+    async def get_or_load_async(
+        self,
+        key: Hashable,
+        now: float,
+        load: Callable[[], Awaitable[V]],
+        remember: Callable[[V], bool] | None = None,
+    ) -> V:
+        """`get_or_load` for a backend whose reads must be awaited."""
+        found = self._fresh(key, now)
+        if found is not None:
+            return found[0]
+        generation = self.generation
+        value = await load()
+        self._keep(key, value, now, generation, remember)
+        return value
+
+    def _fresh(self, key: Hashable, now: float) -> tuple[V] | None:
         entry = self._entries.get(key)
         if entry is not None:
             value, expires, generation = entry
             if generation == self.generation and now < expires:
-                return value
-        generation = self.generation  # read before the database, so a racing write wins
-        value = load()
+                return (value,)
+        return None
+
+    def _keep(
+        self,
+        key: Hashable,
+        value: V,
+        now: float,
+        generation: int,
+        remember: Callable[[V], bool] | None,
+    ) -> None:
         if remember is not None and not remember(value):
-            return value
+            return
         with self._lock:
             if key not in self._entries and len(self._entries) >= self.max_entries:
                 # Oldest first (dicts keep insertion order): bounded memory, no bookkeeping per hit.
                 del self._entries[next(iter(self._entries))]
             self._entries[key] = (value, now + self.ttl, generation)
-        return value
 
     def invalidate(self) -> None:
         """Forget every answer (after a committed write that may have changed any of them)."""
@@ -72,3 +107,28 @@ class AccessCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+AccountsByKey = AccessCache[ServiceAccount | None]
+RolesByProject = AccessCache[tuple[tuple[str, ...], str | None]]
+
+
+class AccessCaches:
+    """The two caches of a store's accounts part (either backend), and their invalidation."""
+
+    clock: Clock
+    _accounts_by_key: AccountsByKey | None = None
+    _roles_by_project: RolesByProject | None = None
+
+    def _access_caches(self) -> tuple[AccountsByKey, RolesByProject]:
+        if self._accounts_by_key is None or self._roles_by_project is None:
+            self._accounts_by_key = AccessCache()
+            self._roles_by_project = AccessCache()
+        return self._accounts_by_key, self._roles_by_project
+
+    def access_changed(self) -> None:
+        """Forget cached accounts and roles: called after every committed write that may change
+        who may do what (memberships, projects, service accounts, keys).
+        """
+        for cache in self._access_caches():
+            cache.invalidate()

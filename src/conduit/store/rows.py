@@ -3,11 +3,14 @@ name, so one mapping serves both and the records cannot drift apart."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import orjson
 
+from conduit.domain.accounts import Key, Membership, Organization, Project, ServiceAccount
 from conduit.domain.dataconnectors import DataConnector
+from conduit.domain.devices import Device
 
 
 class Row(Protocol):
@@ -50,4 +53,67 @@ def new_connector(connector: DataConnector, connector_id: str, now: float) -> Da
         type=connector.type,
         create_time=now,
         update_time=now,
+    )
+
+
+def project_from_row(row: Row) -> Project:
+    return Project(
+        id=row["id"],
+        organization_id=row["organization_id"],
+        organization_display_name=row["org_name"],
+        display_name=row["display_name"],
+        inventory=bool(row["inventory"]),
+        create_time=row["create_time"],
+        sensor_count=row["sensors"],
+        cloud_connector_count=row["ccons"],
+    )
+
+
+def organization_from_row(row: Row) -> Organization:
+    return Organization(row["id"], row["display_name"], row["create_time"])
+
+
+def account_from_row(row: Row) -> ServiceAccount:
+    return ServiceAccount(
+        id=row["id"],
+        project_id=row["project_id"],
+        email=row["email"],
+        display_name=row["display_name"],
+        enable_basic_auth=bool(row["enable_basic_auth"]),
+        create_time=row["create_time"],
+        update_time=row["update_time"],
+    )
+
+
+def key_from_row(row: Row) -> Key:
+    return Key(row["id"], row["service_account_id"], row["create_time"])
+
+
+def membership_from_row(row: Row) -> Membership:
+    return Membership(
+        scope_kind=row["scope_kind"],
+        scope_id=row["scope_id"],
+        member_id=row["member_id"],
+        account_type=row["account_type"],
+        email=row["email"],
+        display_name=row["display_name"],
+        roles=orjson.loads(row["roles"]),
+        status=row["status"],
+        create_time=row["create_time"],
+    )
+
+
+DEVICE_COLUMNS = "id, project_id, type, product_number, labels, reported, emulated, create_time"
+
+
+def device_from_row(row: Sequence[Any]) -> Device:
+    return Device(
+        id=row[0],
+        project_id=row[1],
+        type=row[2],
+        product_number=row[3],
+        labels=orjson.loads(row[4]),
+        reported=orjson.loads(row[5]),
+        emulated=bool(row[6]),
+        create_time=row[7],
     )

@@ -7,7 +7,7 @@ import math
 
 from conduit.domain.dataconnectors import METRICS_WINDOW
 from conduit.store.postgres.database import Database
-from conduit.store.postgres.queue import _rowcount
+from conduit.store.postgres.queue import rowcount
 from conduit.store.records import Attempt
 
 
@@ -79,7 +79,7 @@ class PgAttemptLog:
         ]
 
     async def prune_attempts(self, before: float, limit: int) -> int:
-        return _rowcount(
+        return rowcount(
             await self.db.pool.execute(
                 "DELETE FROM delivery_attempts WHERE id IN (SELECT id FROM delivery_attempts"
                 " WHERE at < $1 ORDER BY at LIMIT $2 FOR UPDATE SKIP LOCKED)",

@@ -145,14 +145,14 @@ async def set_connector_status(conn: Conn, connector_id: str, status: str, now: 
         now,
         connector_id,
     )
-    dropped = _rowcount(
+    dropped = rowcount(
         await conn.execute("DELETE FROM deliveries WHERE connector_id = $1", connector_id)
     )
     await count(conn, "dropped", Counter({connector_id: dropped}))
     return dropped
 
 
-def _rowcount(status: str) -> int:
+def rowcount(status: str) -> int:
     """The row count of an asyncpg command status such as 'DELETE 3' or 'UPDATE 0'."""
     return int(status.rsplit(" ", 1)[-1])
 
@@ -244,7 +244,7 @@ class PgQueue:
     async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int:
         if not delivery_ids:
             return 0
-        return _rowcount(
+        return rowcount(
             await self.db.pool.execute(
                 "UPDATE deliveries SET lease_until = $2 WHERE id = ANY($1::bigint[])"
                 " AND claimed_by = $3",

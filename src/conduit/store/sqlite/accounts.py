@@ -37,18 +37,18 @@ from conduit.domain.accounts import (
 )
 from conduit.domain.errors import BadRequest, Conflict
 from conduit.domain.ids import new_id
-from conduit.store.access_cache import AccessCache
+from conduit.store.access_cache import AccessCaches
+from conduit.store.queries import MEMBERSHIP_SELECT, PROJECT_SELECT
+from conduit.store.rows import (
+    account_from_row,
+    key_from_row,
+    membership_from_row,
+    organization_from_row,
+    project_from_row,
+)
 from conduit.store.sqlite.database import Database
 
 T = TypeVar("T")
-
-_PROJECT_SELECT = """
-SELECT p.id, p.organization_id, o.display_name AS org_name, p.display_name, p.inventory,
-       p.create_time,
-       (SELECT count(*) FROM devices d WHERE d.project_id = p.id AND d.type != 'ccon') AS sensors,
-       (SELECT count(*) FROM devices d WHERE d.project_id = p.id AND d.type = 'ccon') AS ccons
-FROM projects p JOIN organizations o ON o.id = p.organization_id
-"""
 
 # Projects a member can see: a role in the project itself, or any role in its organization.
 _VISIBLE_PROJECTS = """
@@ -56,15 +56,6 @@ _VISIBLE_PROJECTS = """
                 AND m.scope_id = p.id)
      OR EXISTS (SELECT 1 FROM memberships m WHERE m.member_id = ? AND m.scope_kind = 'organization'
                 AND m.scope_id = p.organization_id))
-"""
-
-# Service account members show the account's current name and email, not a copy taken when added.
-_MEMBERSHIP_SELECT = """
-SELECT m.scope_kind, m.scope_id, m.member_id, m.account_type, m.roles, m.status, m.create_time,
-       COALESCE(sa.email, m.email) AS email,
-       COALESCE(sa.display_name, m.display_name) AS display_name
-FROM memberships m LEFT JOIN service_accounts sa
-  ON m.account_type = 'SERVICE_ACCOUNT' AND sa.id = m.member_id
 """
 
 # The roles that apply to a member in one project: its own, plus its organization's.
@@ -89,53 +80,6 @@ _INSERT_MEMBERSHIP = (
     "INSERT INTO memberships(scope_kind, scope_id, member_id, account_type, email,"
     " display_name, roles, status, create_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-def _project(row: sqlite3.Row) -> Project:
-    return Project(
-        id=row["id"],
-        organization_id=row["organization_id"],
-        organization_display_name=row["org_name"],
-        display_name=row["display_name"],
-        inventory=bool(row["inventory"]),
-        create_time=row["create_time"],
-        sensor_count=row["sensors"],
-        cloud_connector_count=row["ccons"],
-    )
-
-
-def _organization(row: sqlite3.Row) -> Organization:
-    return Organization(row["id"], row["display_name"], row["create_time"])
-
-
-def _account(row: sqlite3.Row) -> ServiceAccount:
-    return ServiceAccount(
-        id=row["id"],
-        project_id=row["project_id"],
-        email=row["email"],
-        display_name=row["display_name"],
-        enable_basic_auth=bool(row["enable_basic_auth"]),
-        create_time=row["create_time"],
-        update_time=row["update_time"],
-    )
-
-
-def _key(row: sqlite3.Row) -> Key:
-    return Key(row["id"], row["service_account_id"], row["create_time"])
-
-
-def _membership(row: sqlite3.Row) -> Membership:
-    return Membership(
-        scope_kind=row["scope_kind"],
-        scope_id=row["scope_id"],
-        member_id=row["member_id"],
-        account_type=row["account_type"],
-        email=row["email"],
-        display_name=row["display_name"],
-        roles=orjson.loads(row["roles"]),
-        status=row["status"],
-        create_time=row["create_time"],
-    )
 
 
 def _insert_membership(conn: sqlite3.Connection, m: Membership, now: float) -> None:
@@ -176,28 +120,9 @@ def _ensure_admins_remain(
         )
 
 
-class SqliteAccounts:
+class SqliteAccounts(AccessCaches):
     db: Database
     clock: Clock
-    _accounts_by_key: AccessCache[ServiceAccount | None] | None = None
-    _roles_by_project: AccessCache[tuple[tuple[str, ...], str | None]] | None = None
-
-    # ---- the access cache ------------------------------------------------------------------------
-
-    def _access_caches(
-        self,
-    ) -> tuple[AccessCache[ServiceAccount | None], AccessCache[tuple[tuple[str, ...], str | None]]]:
-        if self._accounts_by_key is None or self._roles_by_project is None:
-            self._accounts_by_key = AccessCache()
-            self._roles_by_project = AccessCache()
-        return self._accounts_by_key, self._roles_by_project
-
-    def access_changed(self) -> None:
-        """Forget cached accounts and roles: called after every committed write that may change
-        who may do what (memberships, projects, service accounts, keys).
-        """
-        for cache in self._access_caches():
-            cache.invalidate()
 
     async def _write_access(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`db.write` for every write of this store part (each may change who may do what): the
@@ -291,13 +216,13 @@ class SqliteAccounts:
         row = self.db.read(
             lambda c: c.execute("SELECT * FROM organizations WHERE id = ?", (org_id,)).fetchone()
         )
-        return _organization(row) if row else None
+        return organization_from_row(row) if row else None
 
     async def list_organizations(self) -> list[Organization]:
         rows = self.db.read(
             lambda c: c.execute("SELECT * FROM organizations ORDER BY id").fetchall()
         )
-        return [_organization(r) for r in rows]
+        return [organization_from_row(r) for r in rows]
 
     async def organization_visible_to(self, member_id: str, org_id: str) -> bool:
         """A member sees an organization it has a role in, or one holding a project it has a role
@@ -326,7 +251,7 @@ class SqliteAccounts:
                 (member_id, member_id),
             ).fetchall()
         )
-        return [_organization(r) for r in rows]
+        return [organization_from_row(r) for r in rows]
 
     # ---- projects --------------------------------------------------------------------------------
 
@@ -350,18 +275,18 @@ class SqliteAccounts:
 
     async def get_project(self, project_id: str) -> Project | None:
         row = self.db.read(
-            lambda c: c.execute(_PROJECT_SELECT + " WHERE p.id = ?", (project_id,)).fetchone()
+            lambda c: c.execute(PROJECT_SELECT + " WHERE p.id = ?", (project_id,)).fetchone()
         )
-        return _project(row) if row else None
+        return project_from_row(row) if row else None
 
     async def list_projects(self, organization_id: str | None = None) -> list[Project]:
         where, args = (
             ("WHERE p.organization_id = ?", (organization_id,)) if organization_id else ("", ())
         )
         rows = self.db.read(
-            lambda c: c.execute(_PROJECT_SELECT + where + " ORDER BY p.id", args).fetchall()
+            lambda c: c.execute(PROJECT_SELECT + where + " ORDER BY p.id", args).fetchall()
         )
-        return [_project(r) for r in rows]
+        return [project_from_row(r) for r in rows]
 
     async def list_projects_visible_to(
         self, member_id: str, organization_id: str | None = None
@@ -369,13 +294,13 @@ class SqliteAccounts:
         """Every project the member has any role in (directly or through its organization), by
         id.
         """
-        sql = _PROJECT_SELECT + _VISIBLE_PROJECTS
+        sql = PROJECT_SELECT + _VISIBLE_PROJECTS
         args: tuple[str, ...] = (member_id, member_id)
         if organization_id:
             sql += " AND p.organization_id = ?"
             args += (organization_id,)
         rows = self.db.read(lambda c: c.execute(sql + " ORDER BY p.id", args).fetchall())
-        return [_project(r) for r in rows]
+        return [project_from_row(r) for r in rows]
 
     async def rename_project(self, project_id: str, display_name: str) -> Project | None:
         def update(conn: sqlite3.Connection) -> int:
@@ -465,7 +390,7 @@ class SqliteAccounts:
                 "SELECT * FROM service_accounts WHERE id = ?", (account_id,)
             ).fetchone()
         )
-        return _account(row) if row else None
+        return account_from_row(row) if row else None
 
     async def get_service_account_by_email(self, email: str) -> ServiceAccount | None:
         row = self.db.read(
@@ -473,7 +398,7 @@ class SqliteAccounts:
                 "SELECT * FROM service_accounts WHERE email = ?", (email,)
             ).fetchone()
         )
-        return _account(row) if row else None
+        return account_from_row(row) if row else None
 
     async def list_service_accounts(self, project_id: str) -> list[ServiceAccount]:
         rows = self.db.read(
@@ -481,7 +406,7 @@ class SqliteAccounts:
                 "SELECT * FROM service_accounts WHERE project_id = ? ORDER BY id", (project_id,)
             ).fetchall()
         )
-        return [_account(r) for r in rows]
+        return [account_from_row(r) for r in rows]
 
     async def update_service_account(
         self,
@@ -567,7 +492,7 @@ class SqliteAccounts:
                 (key_id,),
             ).fetchone()
         )
-        return _key(row) if row else None
+        return key_from_row(row) if row else None
 
     async def get_key_with_secret(self, key_id: str) -> tuple[Key, bytes] | None:
         row = self.db.read(
@@ -577,7 +502,7 @@ class SqliteAccounts:
         )
         if row is None:
             return None
-        return _key(row), bytes(row["secret_encrypted"])
+        return key_from_row(row), bytes(row["secret_encrypted"])
 
     async def list_keys(self, service_account_id: str) -> list[Key]:
         rows = self.db.read(
@@ -587,7 +512,7 @@ class SqliteAccounts:
                 (service_account_id,),
             ).fetchall()
         )
-        return [_key(r) for r in rows]
+        return [key_from_row(r) for r in rows]
 
     async def delete_key(self, key_id: str) -> bool:
         def delete(conn: sqlite3.Connection) -> int:
@@ -608,7 +533,7 @@ class SqliteAccounts:
                     (key_id, account_id),
                 ).fetchone()
             )
-            return _account(row) if row else None
+            return account_from_row(row) if row else None
 
         accounts, _ = self._access_caches()
         return accounts.get_or_load((account_id, key_id), self.clock.now(), load)
@@ -663,22 +588,22 @@ class SqliteAccounts:
     ) -> Membership | None:
         row = self.db.read(
             lambda c: c.execute(
-                _MEMBERSHIP_SELECT
+                MEMBERSHIP_SELECT
                 + " WHERE m.scope_kind = ? AND m.scope_id = ? AND m.member_id = ?",
                 (scope_kind, scope_id, member_id),
             ).fetchone()
         )
-        return _membership(row) if row else None
+        return membership_from_row(row) if row else None
 
     async def list_memberships(self, scope_kind: str, scope_id: str) -> list[Membership]:
         rows = self.db.read(
             lambda c: c.execute(
-                _MEMBERSHIP_SELECT
+                MEMBERSHIP_SELECT
                 + " WHERE m.scope_kind = ? AND m.scope_id = ? ORDER BY m.create_time, m.member_id",
                 (scope_kind, scope_id),
             ).fetchall()
         )
-        return [_membership(r) for r in rows]
+        return [membership_from_row(r) for r in rows]
 
     async def set_membership_roles(
         self, scope_kind: str, scope_id: str, member_id: str, roles: list[str]

@@ -17,29 +17,14 @@ import orjson
 from conduit.clock import Clock
 from conduit.domain.devices import Device, DeviceRef
 from conduit.domain.errors import NotFound
-from conduit.domain.event_types import LABELS_CHANGED, envelope
 from conduit.domain.ids import new_emulated_device_id, new_id
-from conduit.domain.labels import LabelChange, TooManyLabels
+from conduit.domain.labels import LabelChange
 from conduit.domain.pushes import fan_out
+from conduit.store.label_changes import decide
 from conduit.store.records import Delivery, LabelFailure, Recorded, StoredEvent
+from conduit.store.rows import DEVICE_COLUMNS, device_from_row
 from conduit.store.sqlite.database import Database
 from conduit.store.sqlite.queue import active_filters, insert_pushes
-
-_DEVICE_COLUMNS = "id, project_id, type, product_number, labels, reported, emulated, create_time"
-
-
-def _device(row: sqlite3.Row | tuple[Any, ...]) -> Device:
-    return Device(
-        id=row[0],
-        project_id=row[1],
-        type=row[2],
-        product_number=row[3],
-        labels=orjson.loads(row[4]),
-        reported=orjson.loads(row[5]),
-        emulated=bool(row[6]),
-        create_time=row[7],
-    )
-
 
 # A device's type, product number and emulated flag never change and its id is never reused, so
 # the publish path may remember them; a device deleted or moved since is caught by the write itself
@@ -77,7 +62,7 @@ class SqliteDevices:
 
         def insert(conn: sqlite3.Connection) -> None:
             conn.execute(
-                f"INSERT INTO devices({_DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, '{{}}', ?, ?)",
+                f"INSERT INTO devices({DEVICE_COLUMNS}) VALUES (?, ?, ?, ?, ?, '{{}}', ?, ?)",
                 (
                     device.id,
                     project_id,
@@ -123,20 +108,20 @@ class SqliteDevices:
     async def get_device(self, project_id: str, device_id: str) -> Device | None:
         row = self.db.read(
             lambda c: c.execute(
-                f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
+                f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
                 (device_id, project_id),
             ).fetchone()
         )
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
 
     async def find_device(self, device_id: str) -> Device | None:
         """A device in whichever project holds it (for the wildcard project `-`)."""
         row = self.db.read(
             lambda c: c.execute(
-                f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,)
+                f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?", (device_id,)
             ).fetchone()
         )
-        return _device(row) if row else None
+        return device_from_row(row) if row else None
 
     async def list_devices(
         self,
@@ -146,7 +131,7 @@ class SqliteDevices:
     ) -> list[Device]:
         """Devices of these projects, ordered by id; the indexed filters are applied here in SQL."""
         sql = (
-            f"SELECT {_DEVICE_COLUMNS} FROM devices"
+            f"SELECT {DEVICE_COLUMNS} FROM devices"
             " WHERE project_id IN (SELECT value FROM json_each(?))"
         )
         args: list[Any] = [orjson.dumps(project_ids).decode()]
@@ -157,7 +142,7 @@ class SqliteDevices:
             sql += " AND type IN (SELECT value FROM json_each(?))"
             args.append(orjson.dumps(device_types).decode())
         rows = self.db.read(lambda c: c.execute(sql + " ORDER BY id", args).fetchall())
-        return [_device(r) for r in rows]
+        return [device_from_row(r) for r in rows]
 
     async def delete_device(self, project_id: str, device_id: str) -> bool:
         """Delete a device and its history (its queued pushes stay: they were accepted before)."""
@@ -260,48 +245,31 @@ class SqliteDevices:
             recorded = Recorded([], [])
             for project_id, device_id in dict.fromkeys(targets):
                 row = conn.execute(
-                    f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
+                    f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ? AND project_id = ?",
                     (device_id, project_id),
                 ).fetchone()
-                if row is None:
-                    recorded.failures.append(
-                        LabelFailure(project_id, device_id, "NOT_FOUND", "Device not found.")
+                device = device_from_row(row) if row else None
+                outcome = decide(project_id, device_id, device, compute, timestamp, now)
+                if isinstance(outcome, LabelFailure):
+                    recorded.failures.append(outcome)
+                elif outcome is not None:
+                    conn.execute(
+                        "UPDATE devices SET labels = ? WHERE id = ?",
+                        (outcome.labels_json, device_id),
                     )
-                    continue
-                device = _device(row)
-                try:
-                    change = compute(device.labels)
-                except TooManyLabels as exc:
-                    recorded.failures.append(
-                        LabelFailure(project_id, device_id, "INVALID_ARGUMENT", exc.message)
+                    recorded.deliveries.extend(
+                        _record(
+                            conn,
+                            outcome.device,
+                            outcome.envelope,
+                            outcome.body,
+                            outcome.labels,
+                            ts,
+                            now,
+                            born_claimed_until,
+                        )
                     )
-                    continue
-                if not change.changed:
-                    continue
-                conn.execute(
-                    "UPDATE devices SET labels = ? WHERE id = ?",
-                    (orjson.dumps(change.labels).decode(), device_id),
-                )
-                event = envelope(
-                    new_id(now),
-                    project_id,
-                    device_id,
-                    LABELS_CHANGED,
-                    change.event_data(),
-                    timestamp,
-                )
-                body = orjson.dumps(event)
-                ref = DeviceRef(
-                    device.id, project_id, device.type, device.product_number, device.emulated
-                )
-                recorded.deliveries.extend(
-                    _record(conn, ref, event, body, change.labels, ts, now, born_claimed_until)
-                )
-                recorded.events.append(
-                    StoredEvent(
-                        project_id, device_id, device.type, LABELS_CHANGED, change.labels, body
-                    )
-                )
+                    recorded.events.append(outcome.stored())
             return recorded
 
         return await self.db.write(write)
