@@ -27,6 +27,7 @@ from conduit.auth.secrets import SecretBox
 from conduit.auth.tokens import GRANT_TYPE, issue_access_token
 from tests.harness.accounts import ActingAccount, make_account
 from tests.harness.server import ServerProcess
+from tests.harness.stored import raw_bytes
 from tests.harness.wire import assert_error
 
 
@@ -367,7 +368,7 @@ def test_key_secrets_are_encrypted_at_rest_and_never_logged(debug_server: Server
     bootstrap_secret = server.credentials["secret"]
     assert server.stop() == 0
 
-    stored = b"".join(p.read_bytes() for p in server.data_dir.glob("conduit.db*"))
+    stored = raw_bytes(server)
     assert key_id.encode() in stored, "the key row is there"
     for clear in (secret, bootstrap_secret):
         assert clear.encode() not in stored

@@ -11,12 +11,9 @@ code at fault, and the strictness makes a fix visible (the marker must then go).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import sqlite3
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +25,7 @@ from aiohttp import web
 from dtintegrations import data_connector
 
 from conduit.domain.dataconnector_rules import apply_update, parse_update
+from conduit.store.contract import Store
 from tests.harness.accounts import make_account
 from tests.harness.engine import Engine, running_engine
 from tests.harness.events import publish
@@ -43,6 +41,7 @@ from tests.harness.receivers import (
     statuses,
 )
 from tests.harness.server import ServerProcess
+from tests.harness.stored import arrange, read_stored
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -67,23 +66,11 @@ def _connector(dt: Any, project_id: str, url: str, **kwargs: Any) -> str:
     return str(created.data_connector_id)
 
 
-@contextlib.contextmanager
-def _database(server: ServerProcess) -> Iterator[sqlite3.Connection]:
-    """The server's own SQLite file: to observe its queue, or to arrange a state no API sets."""
-    conn = sqlite3.connect(server.data_dir / "conduit.db", timeout=30, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
-
-
 def _queued(server: ServerProcess, *connector_ids: str) -> int:
-    marks = ",".join("?" * len(connector_ids))
-    with _database(server) as conn:
-        row = conn.execute(
-            f"SELECT count(*) FROM deliveries WHERE connector_id IN ({marks})", connector_ids
-        ).fetchone()
-    return int(row[0])
+    async def count(store: Store) -> int:
+        return sum([await store.queued_count(c) for c in connector_ids])
+
+    return read_stored(server, count)
 
 
 def _wait(check: Any, within: float = 10.0, what: str = "condition") -> None:
@@ -233,12 +220,15 @@ def test_system_disabled_is_re_enabled_by_patching_status_active(
     reaches it for real on a ManualClock)."""
     with Receiver() as receiver:
         dc = _connector(dt, project_id, receiver.url)
-        with _database(server) as conn:
-            conn.execute(
-                "UPDATE dataconnectors SET status = 'SYSTEM_DISABLED', failing_since = ?,"
-                " consecutive_failures = 40 WHERE id = ?",
-                (time.time() - 5 * DAY, dc),
-            )
+        arrange(
+            server,
+            "UPDATE dataconnectors SET status = 'SYSTEM_DISABLED', failing_since = ?,"
+            " consecutive_failures = 40 WHERE id = ?",
+            "UPDATE dataconnectors SET status = 'SYSTEM_DISABLED', failing_since = $1,"
+            " consecutive_failures = 40 WHERE id = $2",
+            time.time() - 5 * DAY,
+            dc,
+        )
         assert dt.DataConnector.get_data_connector(dc, project_id).status == "SYSTEM_DISABLED"
         device = dt.Emulator.create_device(project_id, "touch")
         dt.Emulator.publish_event(device.device_id, project_id, dt.events.Touch())
@@ -247,12 +237,9 @@ def test_system_disabled_is_re_enabled_by_patching_status_active(
         assert renamed.status == "SYSTEM_DISABLED"  # only a status PATCH changes the status
         enabled = dt.DataConnector.update_data_connector(dc, project_id, status="ACTIVE")
         assert enabled.status == "ACTIVE"
-        with _database(server) as conn:
-            health = conn.execute(
-                "SELECT failing_since, consecutive_failures FROM dataconnectors WHERE id = ?",
-                (dc,),
-            ).fetchone()
-        assert health == (None, 0)
+        stored = read_stored(server, lambda store: store.get_dataconnector(project_id, dc))
+        assert stored is not None
+        assert (stored.failing_since, stored.consecutive_failures) == (None, 0)
         published = time.time()
         dt.Emulator.publish_event(device.device_id, project_id, dt.events.Touch())
         [got] = receiver.wait_for(1)

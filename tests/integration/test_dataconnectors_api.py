@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
-import sqlite3
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +16,7 @@ import requests
 from tests.harness import wire
 from tests.harness.accounts import make_account
 from tests.harness.server import ServerProcess
+from tests.harness.stored import arrange, insert_attempts, raw_bytes, read_stored
 
 # Pushes from the shared server may go to 127.0.0.0/8 (the tests' allowed network); nothing listens
 # on
@@ -69,25 +68,22 @@ def new_project(api: requests.Session, server: ServerProcess, organization_id: s
     return str(res.json()["name"].split("/")[1])
 
 
-@contextlib.contextmanager
-def database(server: ServerProcess) -> Iterator[sqlite3.Connection]:
-    """The server's own SQLite file, for arranging delivery-log rows and checking what is stored."""
-    conn = sqlite3.connect(server.data_dir / "conduit.db", timeout=30, isolation_level=None)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def insert_delivery(server: ServerProcess, connector_id: str, next_attempt: float) -> None:
+    """A queued delivery no dispatcher will look at before `next_attempt`."""
+    arrange(
+        server,
+        "INSERT INTO deliveries(connector_id, event_id, event_time, body, next_attempt)"
+        " VALUES (?, 'queued', ?, x'7b7d', ?)",
+        "INSERT INTO deliveries(connector_id, event_id, event_time, body, next_attempt)"
+        " VALUES ($1, 'queued', $2, '\\x7b7d'::bytea, $3)",
+        connector_id,
+        time.time(),
+        next_attempt,
+    )
 
 
-def insert_attempts(server: ServerProcess, rows: list[tuple[Any, ...]]) -> None:
-    """Rows as the dispatcher writes them: (connector_id, event_id, attempt, at, success,
-    status_code, error, latency)."""
-    with database(server) as conn:
-        conn.executemany(
-            "INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success,"
-            " status_code, error, latency) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+def queued(server: ServerProcess, connector_id: str) -> int:
+    return read_stored(server, lambda store: store.queued_count(connector_id))
 
 
 class Receiver:
@@ -328,19 +324,12 @@ def test_delete_also_drops_its_queue_and_attempt_log(
     dc = create(api, server, project_id)
     now = time.time()
     insert_attempts(server, [(dc, "e1", 1, now, 1, 200, None, 0.01)])
-    with database(server) as conn:
-        conn.execute(
-            "INSERT INTO deliveries(connector_id, event_id, event_time, body, next_attempt)"
-            " VALUES (?, 'e2', ?, x'7b7d', ?)",
-            (dc, now, now + 3600),
-        )
+    insert_delivery(server, dc, now + 3600)
+    assert queued(server, dc) == 1
+    assert len(read_stored(server, lambda store: store.list_delivery_attempts(dc, 10))) == 1
     assert api.delete(f"{collection(server, project_id)}/{dc}").status_code == 200
-    with database(server) as conn:
-        for table in ("deliveries", "delivery_attempts"):
-            count = conn.execute(
-                f"SELECT count(*) FROM {table} WHERE connector_id = ?", (dc,)
-            ).fetchone()[0]
-            assert count == 0, table
+    assert queued(server, dc) == 0
+    assert read_stored(server, lambda store: store.list_delivery_attempts(dc, 10)) == []
 
 
 def test_unknown_connectors_are_not_found(
@@ -364,13 +353,10 @@ def test_the_signature_secret_is_encrypted_at_rest(
     secret = "plain-text-secret-c0ffee"
     dc = create(api, server, project_id, httpConfig={"url": URL, "signatureSecret": secret})
     assert get(api, server, project_id, dc)["httpConfig"]["signatureSecret"] == secret
-    with database(server) as conn:
-        stored = conn.execute(
-            "SELECT signature_secret FROM dataconnectors WHERE id = ?", (dc,)
-        ).fetchone()[0]
-    assert stored and secret.encode() not in bytes(stored)
-    raw = b"".join(p.read_bytes() for p in Path(server.data_dir).glob("conduit.db*"))
-    assert secret.encode() not in raw
+    stored = read_stored(server, lambda store: store.get_dataconnector(project_id, dc))
+    assert stored is not None and stored.signature_secret_encrypted
+    assert secret.encode() not in stored.signature_secret_encrypted
+    assert secret.encode() not in raw_bytes(server)
 
 
 # ---- PATCH semantics on the wire -----------------------------------------------------------------
@@ -483,29 +469,16 @@ def test_disabling_empties_the_queue_in_the_same_request(
 ) -> None:
     target = create(api, server, project_id)
     bystander = create(api, server, project_id)
-    now = time.time()
-    with database(server) as conn:
-        for dc in (target, bystander):
-            conn.execute(
-                "INSERT INTO deliveries(connector_id, event_id, event_time, body, next_attempt)"
-                " VALUES (?, 'queued', ?, x'7b7d', ?)",
-                (dc, now, now + 3600),  # due in an hour: the dispatcher leaves it alone meanwhile
-            )
-
-    def queued(dc: str) -> int:
-        with database(server) as conn:
-            row = conn.execute(
-                "SELECT count(*) FROM deliveries WHERE connector_id = ?", (dc,)
-            ).fetchone()
-        return int(row[0])
+    for dc in (target, bystander):  # due in an hour: the dispatcher leaves them alone meanwhile
+        insert_delivery(server, dc, time.time() + 3600)
 
     item = f"{collection(server, project_id)}/{target}"
     assert api.patch(item, json={"displayName": "renamed"}).status_code == 200
-    assert queued(target) == 1
+    assert queued(server, target) == 1
     res = api.patch(item, json={"status": "USER_DISABLED"})
     assert res.status_code == 200 and res.json()["status"] == "USER_DISABLED"
-    assert queued(target) == 0
-    assert queued(bystander) == 1
+    assert queued(server, target) == 0
+    assert queued(server, bystander) == 1
 
 
 # ---- validation: 400, nothing changed ------------------------------------------------------------
@@ -850,12 +823,7 @@ def test_sync_pushes_the_latest_event_of_each_type_to_that_connector_only(
         assert {p["event"]["eventType"] for p in pushes} == {"temperature"}
         assert all(p["metadata"]["projectId"] == project_id for p in pushes)
         # the sync went to that connector only: nothing queued, tried or sent for the other one
-        with database(server) as conn:
-            queued = conn.execute(
-                "SELECT count(*) FROM deliveries WHERE connector_id = ?",
-                (bystander.data_connector_id,),
-            ).fetchone()[0]
-        assert queued == 0
+        assert queued(server, bystander.data_connector_id) == 0
         metric = dt.DataConnector.get_metrics(bystander.data_connector_id, project_id)
         assert (metric.success_count, metric.error_count) == (0, 0)
         assert idle.pushes == []

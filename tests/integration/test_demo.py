@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from conduit.store.contract import Store
+from tests.harness.backends import SQLITE
 from tests.harness.server import free_port
+from tests.harness.stored import read_database
+
+# The demo is the README's first command: one machine, embedded SQLite, whatever the run tests.
+pytestmark = pytest.mark.backends(SQLITE)
 
 
 def _run_demo_until(data_dir: Path, verified: int, timeout: float = 30.0) -> tuple[int, str]:
@@ -51,7 +58,10 @@ def test_demo_reuses_its_fleet_on_a_second_run(tmp_path: Path) -> None:
     code, output = _run_demo_until(tmp_path / "demo", verified=3)
     assert code == 0, output
     assert "6 emulated devices" in output, output
-    db = tmp_path / "demo" / "conduit.db"
-    with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT count(*) FROM devices").fetchone()[0] == 6
-        assert conn.execute("SELECT count(*) FROM dataconnectors").fetchone()[0] == 1
+
+    async def fleet(store: Store) -> tuple[int, int]:
+        projects = [p.id for p in await store.list_projects()]
+        connectors = [c for p in projects for c in await store.list_dataconnectors(p)]
+        return len(await store.list_devices(projects)), len(connectors)
+
+    assert read_database(str(tmp_path / "demo" / "conduit.db"), fleet) == (6, 1)

@@ -4,8 +4,6 @@ in it), permissions; and every kind of bad input answered 400/404 with nothing c
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import uuid
 from typing import Any
 
@@ -14,6 +12,7 @@ import requests
 
 from tests.harness.accounts import make_account
 from tests.harness.server import ServerProcess
+from tests.harness.stored import read_stored
 from tests.harness.wire import assert_error
 
 
@@ -238,19 +237,20 @@ def test_delete_a_project_with_devices_in_it(
     assert pid not in [p.project_id for p in dt.Project.list_projects()]
     # The project's own service accounts went with it: their credentials are refused.
     assert_error(member.session().get(f"{server.api}/projects"), 401)
-    # And so did its event history (read from the server's database file, read-only).
-    with contextlib.closing(
-        sqlite3.connect(f"file:{server.data_dir / 'conduit.db'}?mode=ro", uri=True)
-    ) as db:
-        assert db.execute(
-            "SELECT count(*) FROM events WHERE device_id = ?", (device.device_id,)
-        ).fetchone() == (0,)
-        assert db.execute(
-            "SELECT count(*) FROM memberships WHERE scope_id = ?", (pid,)
-        ).fetchone() == (0,)
-        assert db.execute(
-            "SELECT count(*) FROM dataconnectors WHERE id = ?", (connector.data_connector_id,)
-        ).fetchone() == (0,)
+    # And so did its event history and its memberships.
+    history = read_stored(
+        server,
+        lambda store: store.list_events(
+            device.device_id, start=0, end=1e12, event_types=[], after=None, limit=10
+        ),
+    )
+    assert history == []
+    assert read_stored(server, lambda store: store.list_memberships("project", pid)) == []
+    gone = read_stored(
+        server, lambda store: store.get_dataconnector(pid, connector.data_connector_id)
+    )
+    assert gone is None
+    assert read_stored(server, lambda store: store.queued_count(connector.data_connector_id)) == 0
 
 
 def test_delete_needs_project_delete(dt: Any, server: ServerProcess, project_id: str) -> None:

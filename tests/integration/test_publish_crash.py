@@ -10,8 +10,6 @@ nor a push without its event.
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 import threading
 import time
 from typing import Any
@@ -21,6 +19,7 @@ import requests
 
 from tests.harness.receivers import refused_url
 from tests.harness.server import ServerProcess
+from tests.harness.stored import read_stored
 
 THREADS = 6
 KILL_AFTER_ACKS = 400
@@ -99,15 +98,7 @@ def test_acknowledged_publishes_survive_kill_9(fresh_server: ServerProcess) -> N
         assert device["reported"]["touchCount"] == stored[-1]["data"]["touchCount"]
         history_ids.update(e["eventId"] for e in stored)
     assert server.stop() == 0
-    with contextlib.closing(
-        sqlite3.connect(f"file:{server.data_dir / 'conduit.db'}?mode=ro", uri=True)
-    ) as db:
-        queued = [
-            r[0]
-            for r in db.execute(
-                "SELECT event_id FROM deliveries WHERE connector_id = ?", (connector_id,)
-            )
-        ]
+    queued = read_stored(server, lambda store: store.queued_events(connector_id, 1_000_000))
     assert len(queued) == len(set(queued)), "one queue row per event"
     assert set(queued) == history_ids, "every stored event has its push queued, and only those"
 

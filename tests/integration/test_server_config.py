@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.harness.backends import SQLITE
 from tests.harness.server import ServerProcess, free_port
 from tests.harness.wire import assert_error
 
@@ -33,6 +34,7 @@ def _connector_status(server: ServerProcess, url: str) -> int:
     return res.status_code
 
 
+@pytest.mark.backends(SQLITE)  # the SQLite file's place is the subject
 def test_every_setting_can_come_from_the_environment(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     database = tmp_path / "elsewhere" / "events.sqlite"
@@ -40,6 +42,7 @@ def test_every_setting_can_come_from_the_environment(tmp_path: Path) -> None:
     server = ServerProcess(
         data_dir=data_dir,
         port=port,
+        database="",
         flags=False,  # nothing on the command line: the environment says it all
         env={
             "CONDUIT_DATA_DIR": str(data_dir),
@@ -64,6 +67,7 @@ def test_every_setting_can_come_from_the_environment(tmp_path: Path) -> None:
         assert server.stop() == 0
 
 
+@pytest.mark.backends(SQLITE)  # the SQLite file's place is the subject
 def test_the_defaults(tmp_path: Path) -> None:
     """No flags, and of the environment only a free port (8080 may be taken on this machine)."""
     port = free_port()
@@ -71,6 +75,7 @@ def test_the_defaults(tmp_path: Path) -> None:
     server = ServerProcess(
         data_dir=tmp_path / "conduit-data",
         port=port,
+        database="",
         flags=False,
         cwd=tmp_path,
         env={**unset, "CONDUIT_PORT": str(port)},
@@ -85,9 +90,11 @@ def test_the_defaults(tmp_path: Path) -> None:
         assert server.stop() == 0
 
 
+@pytest.mark.backends(SQLITE)  # the SQLite file's place is the subject
 def test_flags_win_over_the_environment_and_repeat(tmp_path: Path) -> None:
     server = ServerProcess(
         data_dir=tmp_path / "data",
+        database="",
         # the harness passes --log-level warning and one --allow-network per entry
         allow_network=["127.0.0.0/8", "192.168.0.0/16"],
         extra_args=["--database", str(tmp_path / "flag.db")],

@@ -65,6 +65,10 @@ async def read_json(request: Request, *, allow_empty: bool = False) -> dict[str,
         body = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("request body is not valid JSON") from exc
+    if b"\\u0000" in raw:
+        # No name, label or URL holds a NUL, and PostgreSQL's text cannot store one: refuse it
+        # here, the same on every backend, rather than deep in a write.
+        raise BadRequest("strings in the request body must not contain NUL characters")
     if not isinstance(body, dict):
         raise BadRequest("request body must be a JSON object")
     return body

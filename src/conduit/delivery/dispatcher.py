@@ -315,7 +315,8 @@ class Dispatcher:
         limit = reserved
         try:
             until = now + self.lease
-            if state.failing and not await self.store.try_probe(state.id, now, until):
+            probing = state.failing
+            if probing and not await self.store.try_probe(state.id, now, until):
                 # Another node's probe is in flight, or the cluster's backoff has not passed.
                 state.note_backlog(now + PROBE_RECHECK)
                 return
@@ -326,6 +327,7 @@ class Dispatcher:
             self.in_flight -= reserved
             reserved = 0
             current = await self._refresh(state.id)
+            started = 0
             for row in rows:
                 if current is None or not current.active:
                     break
@@ -335,6 +337,12 @@ class Dispatcher:
                     self._settle_expired(row)
                     continue
                 self._start(current, row)
+                started += 1
+            if probing and not started:
+                # The probe right was taken but nothing went out (the row expired, or another
+                # node took it): hand the right back rather than block probes until it lapses.
+                self._pending.probes[state.id] = 0.0
+                self._request_flush()
             if current is not None:
                 # A full page means more may be due right now; otherwise look when the next row is.
                 current.backlog_at = None

@@ -15,15 +15,16 @@ def is_postgres(database: str | Path) -> bool:
     return str(database).startswith(POSTGRES_SCHEMES)
 
 
-def make_store(database: str | Path, clock: Clock) -> Store:
-    """The backend for `database` (not yet opened)."""
+def make_store(database: str | Path, clock: Clock, *, read_only: bool = False) -> Store:
+    """The backend for `database` (not yet opened). `read_only` opens a SQLite file beside the
+    server that owns it, for reads only (PostgreSQL needs no such mode)."""
     if is_postgres(database):
         from conduit.store.postgres import PostgresStore
 
         return PostgresStore(str(database), clock)
     from conduit.store.sqlite import SqliteStore
 
-    return SqliteStore(database, clock)
+    return SqliteStore(database, clock, read_only=read_only)
 
 
 async def apply_migrations(database: str | Path) -> list[str]:

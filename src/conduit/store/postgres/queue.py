@@ -311,6 +311,14 @@ class PgQueue:
         )
         return int(value)
 
+    async def queued_events(self, connector_id: str, limit: int) -> list[str]:
+        rows = await self.db.pool.fetch(
+            "SELECT event_id FROM deliveries WHERE connector_id = $1 ORDER BY id LIMIT $2",
+            connector_id,
+            limit,
+        )
+        return [r[0] for r in rows]
+
     async def queued_count(self, connector_id: str) -> int:
         value = await self.db.pool.fetchval(
             "SELECT count(*) FROM deliveries WHERE connector_id = $1", connector_id

@@ -19,8 +19,10 @@ from conduit.store.sqlite.queue import SqliteQueue
 
 
 class SqliteStore(SqliteAccounts, SqliteDevices, SqliteConnectors, SqliteQueue, SqliteAttemptLog):
-    def __init__(self, path: Path | str, clock: Clock | None = None) -> None:
-        self.db = Database(path)
+    def __init__(
+        self, path: Path | str, clock: Clock | None = None, *, read_only: bool = False
+    ) -> None:
+        self.db = Database(path, read_only=read_only)
         self.clock = clock or SystemClock()
         self.node_id = uuid.uuid4().hex[:12]
 

@@ -90,8 +90,11 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        # Read-only: reads beside the server that owns the file (inspection, tests), without its
+        # lock, its migrations or a writer.
+        self.read_only = read_only
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._readers = threading.local()
@@ -103,6 +106,8 @@ class Database:
     # ---- lifecycle -------------------------------------------------------------------------------
 
     def open(self) -> None:
+        if self.read_only:
+            return
         lock_exclusively(self.path)
         create_private(self.path)
         conn = connect(self.path)
@@ -128,7 +133,8 @@ class Database:
                 with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
             self._reader_conns.clear()
-        release_lock(self.path)
+        if not self.read_only:
+            release_lock(self.path)
 
     # ---- reads -----------------------------------------------------------------------------------
 
@@ -150,8 +156,8 @@ class Database:
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run `fn` in the next group transaction; returns once that transaction is durable."""
-        if self._closed:
-            raise RuntimeError("database is closed")
+        if self._closed or self.read_only:
+            raise RuntimeError("database is closed" if self._closed else "database is read-only")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._jobs.put((fn, fut))
         return await fut

@@ -274,6 +274,15 @@ class SqliteQueue:
         )
         return int(row[0])
 
+    async def queued_events(self, connector_id: str, limit: int) -> list[str]:
+        rows = self.db.read(
+            lambda c: c.execute(
+                "SELECT event_id FROM deliveries WHERE connector_id = ? ORDER BY id LIMIT ?",
+                (connector_id, limit),
+            ).fetchall()
+        )
+        return [r[0] for r in rows]
+
     async def queued_count(self, connector_id: str) -> int:
         row = self.db.read(
             lambda c: c.execute(
