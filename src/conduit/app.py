@@ -19,8 +19,9 @@ from conduit.clock import Clock, SystemClock
 from conduit.config import Settings, env
 from conduit.context import Context
 from conduit.domain.errors import ApiError
-from conduit.startup import check_server_key
-from conduit.store import make_store
+from conduit.node_identity import claim_node_identity
+from conduit.startup import check_server_key, secure_data_dir
+from conduit.store import is_postgres, make_store
 from conduit.workers import Worker
 
 log = logging.getLogger("conduit")
@@ -28,8 +29,12 @@ log = logging.getLogger("conduit")
 
 def build_context(settings: Settings, clock: Clock | None = None) -> Context:
     clock = clock or SystemClock()
+    secure_data_dir(settings.data_dir)
     secrets = SecretBox.load_or_create(settings.data_dir, env("SECRET_KEY"))
-    store = make_store(settings.database_target, clock)
+    node_id = (
+        claim_node_identity(settings.data_dir) if is_postgres(settings.database_target) else None
+    )
+    store = make_store(settings.database_target, clock, node_id=node_id)
     return Context(
         settings=settings,
         store=store,

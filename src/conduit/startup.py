@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from conduit.auth.secrets import SecretBox
 from conduit.clock import SystemClock
 from conduit.config import Settings, env
@@ -9,6 +12,13 @@ from conduit.store.contract import ServerFacts
 
 KEY_CHECK = "server_key_check"
 _KEY_CHECK_PLAINTEXT = "conduit server key check"
+
+
+def secure_data_dir(data_dir: Path) -> None:
+    """The data directory holds the server key, the credentials and (on SQLite) every tenant's
+    data: owner only, whoever created it."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
 
 
 class StartupRefused(Exception):
@@ -41,11 +51,18 @@ async def check_server_key(store: ServerFacts, secrets: SecretBox) -> None:
 async def preflight(settings: Settings) -> None:
     """Everything that can refuse a start, checked before the server binds its port, so the
     operator gets one clear line instead of a failed startup's traceback."""
-    from conduit.store import make_store
+    from conduit.node_identity import NodeInUse, claim_node_identity
+    from conduit.store import is_postgres, make_store
     from conduit.store.sqlite.database import DatabaseLocked
 
     secrets = SecretBox.load_or_create(settings.data_dir, env("SECRET_KEY"))
-    store = make_store(settings.database_target, SystemClock())
+    node_id = None
+    if is_postgres(settings.database_target):
+        try:
+            node_id = claim_node_identity(settings.data_dir)
+        except NodeInUse as exc:
+            raise StartupRefused(str(exc)) from None
+    store = make_store(settings.database_target, SystemClock(), node_id=node_id)
     try:
         await store.open()
     except DatabaseLocked as exc:

@@ -234,6 +234,7 @@ class DeliveryQueue(Protocol):
     async def queued_events(self, connector_id: str, limit: int) -> list[str]:
         """The event ids queued for the connector, in queue order (inspection, not the hot path)."""
         ...
+
     async def claimed_count(self, connector_id: str, now: float) -> int:
         """Queued rows of the connector that some dispatcher holds a claim on at `now`."""
         ...

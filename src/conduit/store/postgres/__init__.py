@@ -19,10 +19,10 @@ from conduit.store.postgres.queue import PgQueue
 
 
 class PostgresStore(PgAccounts, PgDevices, PgConnectors, PgQueue, PgAttemptLog, PgServerFacts):
-    def __init__(self, url: str, clock: Clock | None = None) -> None:
+    def __init__(self, url: str, clock: Clock | None = None, node_id: str | None = None) -> None:
         self.db = Database(url)
         self.clock = clock or SystemClock()
-        self.node_id = uuid.uuid4().hex[:12]
+        self.node_id = node_id or uuid.uuid4().hex[:12]
 
     async def open(self) -> None:
         await self.db.open()

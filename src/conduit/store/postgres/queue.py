@@ -238,8 +238,15 @@ class PgQueue:
         return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
     async def release_orphaned_claims(self) -> int:
-        """Nothing: other nodes' claims may be live; a dead node's claims lapse on their own."""
-        return 0
+        """Release the claims of this node's previous life (its id is stable and its data
+        directory locked, so no live process holds them). Other nodes' claims are never touched:
+        a dead node's claims lapse on their own."""
+        return rowcount(
+            await self.db.pool.execute(
+                "UPDATE deliveries SET lease_until = 0, claimed_by = NULL WHERE claimed_by = $1",
+                self.node_id,
+            )
+        )
 
     async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int:
         if not delivery_ids:
