@@ -16,6 +16,14 @@ secret) and carries a label, like production traffic.
 
     .venv/bin/python bench/deliver.py                    # phases 1 and 2, well under a minute
     .venv/bin/python bench/deliver.py --backlog 1000000  # and phase 3
+
+On PostgreSQL (`--database postgresql://...`, the URL of a server where the benchmark may create and
+drop a database of its own) it runs the same phases against `--nodes N` identical nodes, publishing
+round-robin to all of them, and also reports what predicts scale: CPU-µs per delivered event spent
+in the nodes, in PostgreSQL and elsewhere, and PostgreSQL commits and rows written per event.
+`--compare` runs SQLite, PostgreSQL with 1 node and with 2 nodes in one invocation:
+
+    .venv/bin/python bench/deliver.py --database postgresql://postgres@127.0.0.1/test --compare
 """
 
 from __future__ import annotations
@@ -33,12 +41,14 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
+from cryptography.fernet import Fernet
 
 from bench_common import access_token, free_port, percentile
 
@@ -56,55 +66,98 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-class CpuMeter:
-    """CPU seconds used by the benchmark's processes, and by everything else on the machine, so a
-    result disturbed by other load says so."""
+def cpu_seconds(pid: int) -> float | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    parts = stat[stat.rindex(")") + 2 :].split()
+    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
-    def __init__(self, pids: list[int]) -> None:
-        self.pids = pids
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def postgres_pids() -> set[int]:
+    """Every PostgreSQL server process on the machine (the postmaster and its backends)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+class CpuMeter:
+    """CPU seconds used per group of processes (the nodes with their sender processes, the
+    receiver, this client, PostgreSQL), and by everything else on the machine, so a result
+    disturbed by other load says so."""
+
+    def __init__(self, groups: dict[str, Callable[[], set[int]]]) -> None:
+        self.groups = groups
         self._start = self._sample()
 
-    @staticmethod
-    def children(pid: int) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if entry.name.isdigit():
-                try:
-                    stat = (entry / "stat").read_text()
-                except OSError:
-                    continue
-                if int(stat[stat.rindex(")") + 2 :].split()[1]) == pid:
-                    found.append(int(entry.name))
-        return found
+    def _pids(self) -> dict[str, set[int]]:
+        return {name: find() for name, find in self.groups.items()}
 
-    def _sample(self) -> tuple[float, float, float]:
+    def _sample(self) -> tuple[float, float, dict[str, dict[int, float]]]:
         hz = os.sysconf("SC_CLK_TCK")
         fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
         busy = sum(int(v) for i, v in enumerate(fields[:8]) if i not in (3, 4)) / hz
-        ours = 0.0
-        pids = set(self.pids)
-        for pid in self.pids:
-            pids.update(self.children(pid))
-        for pid in pids:
-            try:
-                stat = Path(f"/proc/{pid}/stat").read_text()
-            except OSError:
-                continue
-            parts = stat[stat.rindex(")") + 2 :].split()
-            ours += (int(parts[11]) + int(parts[12])) / hz
-        return time.monotonic(), busy, ours
+        used: dict[str, dict[int, float]] = {}
+        for name, pids in self._pids().items():
+            used[name] = {}
+            for pid in pids:
+                seconds = cpu_seconds(pid)
+                if seconds is not None:
+                    used[name][pid] = seconds
+        return time.monotonic(), busy, used
 
-    def report(self) -> tuple[float, float]:
-        """(our CPU, other CPU) since creation, in cores (1.0 = one core busy)."""
-        t1, busy1, ours1 = self._sample()
-        t0, busy0, ours0 = self._start
+    def report(self) -> tuple[float, float, dict[str, float]]:
+        """(our cores, other cores, CPU seconds per group) since creation (1.0 = one core)."""
+        t1, busy1, used1 = self._sample()
+        t0, busy0, used0 = self._start
         elapsed = max(1e-9, t1 - t0)
-        ours = (ours1 - ours0) / elapsed
-        return ours, max(0.0, (busy1 - busy0) / elapsed - ours)
+        per_group = {
+            name: sum(v - used0.get(name, {}).get(pid, 0.0) for pid, v in pids.items())
+            for name, pids in used1.items()
+        }
+        ours = sum(per_group.values()) / elapsed
+        return ours, max(0.0, (busy1 - busy0) / elapsed - ours), per_group
+
+
+async def pg_counters(url: str) -> tuple[int, int]:
+    """(commits, rows inserted + updated + deleted) of the database so far."""
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        commits = await conn.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+        rows = await conn.fetchval(
+            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables"
+        )
+        return int(commits), int(rows)
+    finally:
+        await conn.close()
 
 
 def children_rss_mb(pid: int) -> float:
-    return sum(rss_mb(child) for child in CpuMeter.children(pid))
+    return sum(rss_mb(child) for child in children(pid))
 
 
 # ---- the receiver process ------------------------------------------------------------------------
@@ -230,6 +283,7 @@ class Server:
     port: int
     extra: list[str]
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] | None = None
 
     @property
     def url(self) -> str:
@@ -246,7 +300,8 @@ class Server:
     def start(self) -> None:
         log_path = self.data_dir / "server.log"
         log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
-        self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+        env = {**os.environ, **(self.env or {})}
+        self.proc = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
         _wait_for_port(self.port, self.proc, log_path)
 
@@ -266,14 +321,18 @@ class Setup:
     project_id: str
     connector_id: str
     devices: list[str]
+    apis: list[str]  # every node's API: publishes go round-robin
 
     def publish_url(self, n: int) -> str:
         device = self.devices[n % len(self.devices)]
-        return f"{self.api}/projects/{self.project_id}/devices/{device}:publish"
+        api = self.apis[n % len(self.apis)]
+        return f"{api}/projects/{self.project_id}/devices/{device}:publish"
 
 
-async def setup(http: aiohttp.ClientSession, server: Server, receiver: ReceiverProcess) -> Setup:
-    api = f"{server.url}/v2"
+async def setup(
+    http: aiohttp.ClientSession, servers: list[Server], receiver: ReceiverProcess
+) -> Setup:
+    api = f"{servers[0].url}/v2"
     async with http.get(f"{api}/projects") as res:
         project_id = (await res.json())["projects"][0]["name"].split("/")[1]
     connector = {
@@ -291,7 +350,7 @@ async def setup(http: aiohttp.ClientSession, server: Server, receiver: ReceiverP
         async with http.post(f"{api}/projects/{project_id}/devices", json=device) as res:
             res.raise_for_status()
             devices.append((await res.json())["name"].split("/")[-1])
-    return Setup(api, project_id, connector_id, devices)
+    return Setup(api, project_id, connector_id, devices, [f"{s.url}/v2" for s in servers])
 
 
 async def publish(http: aiohttp.ClientSession, setup: Setup, n: int) -> bool:
@@ -332,12 +391,14 @@ async def throughput(
     receiver: ReceiverProcess,
     events: int,
     workers: int,
-    pids: list[int],
+    groups: dict[str, Callable[[], set[int]]],
+    database: str | None = None,
 ) -> dict[str, Any]:
     async with http.post(f"{receiver.url}/reset") as res:
         await res.read()
     accepted: list[int] = []
-    meter = CpuMeter(pids)
+    counters = await pg_counters(database) if database else None
+    meter = CpuMeter(groups)
     started = time.time()
 
     async def worker(k: int) -> None:
@@ -348,10 +409,18 @@ async def throughput(
     await asyncio.gather(*(worker(k) for k in range(workers)))
     published = time.time()
     stats = await wait_delivered(http, receiver, len(accepted), within=120)
-    ours, others = meter.report()
+    ours, others, per_group = meter.report()
     full = await receiver_stats(http, receiver, arrivals=True)
     arrived = {int(k) for k in full["arrivals"]}
+    delivered = max(1, stats["total"])
+    per_event: dict[str, float] = {k: v / delivered * 1e6 for k, v in per_group.items()}
+    if database and counters:
+        await asyncio.sleep(1.5)  # PostgreSQL publishes its statistics at most once a second
+        commits, rows = await pg_counters(database)
+        per_event["commits"] = (commits - counters[0]) / delivered
+        per_event["rows written"] = (rows - counters[1]) / delivered
     return {
+        "per_event": per_event,
         "cpu_ours": ours,
         "cpu_others": others,
         "accepted": len(accepted),
@@ -368,12 +437,12 @@ async def paced(
     receiver: ReceiverProcess,
     rate: float,
     seconds: float,
-    pids: list[int],
+    groups: dict[str, Callable[[], set[int]]],
 ) -> dict[str, Any]:
     async with http.post(f"{receiver.url}/reset") as res:
         await res.read()
     total = int(rate * seconds)
-    meter = CpuMeter(pids)
+    meter = CpuMeter(groups)
     scheduled: dict[int, float] = {}
     ok: list[bool] = []
     start = time.time() + 0.1
@@ -391,7 +460,7 @@ async def paced(
         tasks.append(asyncio.create_task(one(n)))
     await asyncio.gather(*tasks)
     await wait_delivered(http, receiver, sum(ok), within=60)
-    ours, others = meter.report()
+    ours, others, _ = meter.report()
     full = await receiver_stats(http, receiver, arrivals=True)
     latencies = [t - scheduled[int(n)] for n, t in full["arrivals"].items() if int(n) in scheduled]
     return {
@@ -499,39 +568,145 @@ async def backlog(
     }
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    data_dir = Path(args.data_dir or tempfile.mkdtemp(prefix="conduit-deliver-bench-"))
-    server = Server(data_dir, args.port or free_port(), args.server_arg or [])
+async def bench_database(admin_url: str) -> str:
+    """A new database for one run, on the server `admin_url` points at; returns its URL."""
+    import asyncpg
+
+    name = f"conduit_bench_{os.getpid()}_{int(time.time() * 1000) % 10**9}"
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    finally:
+        await conn.close()
+    base, _, _ = admin_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def drop_database(admin_url: str, url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {url.rpartition('/')[2]} WITH (FORCE)")
+    finally:
+        await conn.close()
+
+
+async def run(args: argparse.Namespace, database: str | None, nodes: int) -> dict[str, Any]:
+    """Phases 1 and 2 (and 3 on SQLite) against `nodes` servers on `database` (None: SQLite)."""
+    root = Path(args.data_dir or tempfile.mkdtemp(prefix="conduit-deliver-bench-"))
+    url = await bench_database(database) if database else None
+    key = {"CONDUIT_SECRET_KEY": Fernet.generate_key().decode()}
+    servers = [
+        Server(
+            root / f"node{i}" if nodes > 1 or database else root,
+            (args.port or free_port()) if i == 0 else free_port(),
+            [*(args.server_arg or []), *(["--database", url] if url else [])],
+            env=key,
+        )
+        for i in range(nodes)
+    ]
     receiver = ReceiverProcess(free_port())
     receiver.start()
-    server.start()
-    result: dict[str, Any] = {"command": shlex.join(server.command)}
+    for server in servers:
+        server.data_dir.mkdir(parents=True, exist_ok=True)
+        server.start()
+    result: dict[str, Any] = {"command": shlex.join(servers[0].command), "nodes": nodes}
     try:
-        credentials = json.loads((data_dir / "credentials.json").read_text())["serviceAccount"]
+        credentials = json.loads((servers[0].data_dir / "credentials.json").read_text())
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60)
         async with aiohttp.ClientSession(connector=connector) as http:
-            token = await access_token(http, credentials)
+            token = await access_token(http, credentials["serviceAccount"])
             http.headers.update(
                 {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
             )
-            bench = await setup(http, server, receiver)
-            assert server.proc is not None and receiver.proc is not None
-            pids = [os.getpid(), server.proc.pid, receiver.proc.pid]
-            await throughput(http, bench, receiver, 500, args.concurrency, pids)  # warm up
+            bench = await setup(http, servers, receiver)
+            assert receiver.proc is not None
+            roots = [s.proc.pid for s in servers if s.proc is not None]
+            receiver_pid = receiver.proc.pid
+
+            def node_pids() -> set[int]:
+                return {*roots, *(c for pid in roots for c in children(pid))}
+
+            groups: dict[str, Callable[[], set[int]]] = {
+                "nodes": node_pids,
+                "receiver": lambda: {receiver_pid},
+                "client": lambda: {os.getpid()},
+            }
+            if url:
+                groups["postgres"] = postgres_pids
+            await throughput(http, bench, receiver, 500, args.concurrency, groups)  # warm up
             result["throughput"] = await throughput(
-                http, bench, receiver, args.events, args.concurrency, pids
+                http, bench, receiver, args.events, args.concurrency, groups, url
             )
             result["paced"] = await paced(
-                http, bench, receiver, args.rate, args.rate_duration, pids
+                http, bench, receiver, args.rate, args.rate_duration, groups
             )
-            if args.backlog:
+            if args.backlog and not url:
                 result["backlog"] = await backlog(
-                    http, server, bench, receiver, args.backlog, args.drain_seconds
+                    http, servers[0], bench, receiver, args.backlog, args.drain_seconds
                 )
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
         receiver.stop()
+        if database and url:
+            await drop_database(database, url)
     return result
+
+
+def compare(results: list[tuple[str, dict[str, Any]]]) -> None:
+    """One table, one column per configuration, from one invocation (one machine state)."""
+    names = [name for name, _ in results]
+    groups = ["nodes", "postgres", "receiver", "client"]
+    through = [r["throughput"] for _, r in results]
+    rows: list[tuple[str, list[str]]] = [
+        ("delivered events/s, end to end", [f"{t['delivered_rate']:,.0f}" for t in through]),
+        (
+            "publish -> receiver p99 at the paced rate",
+            [f"{r['paced']['p99'] * 1000:.1f} ms" for _, r in results],
+        ),
+        (
+            "missing / duplicate deliveries",
+            [f"{t['missing']} / {t['duplicates']}" for t in through],
+        ),
+    ]
+    for group in groups:
+        rows.append(
+            (
+                f"CPU-µs per delivered event: {group}",
+                [
+                    f"{r['throughput']['per_event'][group]:.0f}"
+                    if group in r["throughput"]["per_event"]
+                    else "-"
+                    for _, r in results
+                ],
+            )
+        )
+    for counter in ("commits", "rows written"):
+        rows.append(
+            (
+                f"PostgreSQL {counter} per delivered event",
+                [
+                    f"{r['throughput']['per_event'][counter]:.2f}"
+                    if counter in r["throughput"]["per_event"]
+                    else "-"
+                    for _, r in results
+                ],
+            )
+        )
+    sqlite_rate = results[0][1]["throughput"]["delivered_rate"]
+    rows.append(
+        (
+            "rate relative to SQLite",
+            [f"{r['throughput']['delivered_rate'] / sqlite_rate:.0%}" for _, r in results],
+        )
+    )
+    width = max(len(r[0]) for r in rows)
+    print("\n| " + "metric".ljust(width) + " | " + " | ".join(names) + " |")
+    print("|" + "-" * (width + 2) + "|" + "|".join("-" * (len(n) + 2) for n in names) + "|")
+    for name, values in rows:
+        print(f"| {name.ljust(width)} | " + " | ".join(values) + " |")
 
 
 def report(args: argparse.Namespace, result: dict[str, Any], elapsed: float) -> bool:
@@ -544,6 +719,9 @@ def report(args: argparse.Namespace, result: dict[str, Any], elapsed: float) -> 
         ("  missing / duplicate deliveries", f"{t['missing']} / {t['duplicates']}", "0 / -"),
         ("  CPU cores used: benchmark processes / everything else",
          f"{t['cpu_ours']:.2f} / {t['cpu_others']:.2f}", ""),
+        *((f"  CPU-µs per delivered event: {k}" if k in ("nodes", "postgres", "receiver", "client")
+           else f"  {k} per delivered event", f"{v:,.2f}", "")
+          for k, v in t["per_event"].items()),
         (f"publish -> receiver latency at {args.rate:g}/s: p50", f"{p['p50'] * ms:.1f} ms", ""),
         ("  p99", f"{p['p99'] * ms:.1f} ms", "< 25 ms"),
         ("  max", f"{p['max'] * ms:.1f} ms", ""),
@@ -565,7 +743,12 @@ def report(args: argparse.Namespace, result: dict[str, Any], elapsed: float) -> 
             ("  drained in the measured window", f"{b['drained']:,}", ""),
         ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
-    print(f"\nConduit delivery benchmark (SQLite WAL, synchronous=FULL), {os.cpu_count()} CPUs")
+    store = (
+        f"PostgreSQL, {result['nodes']} node(s)"
+        if "--database" in result["command"]
+        else ("SQLite WAL, synchronous=FULL")
+    )
+    print(f"\nConduit delivery benchmark ({store}), {os.cpu_count()} CPUs")
     print("command: " + shlex.join([sys.executable, *sys.argv]))
     print("server:  " + result["command"])
     print(f"| {'metric'.ljust(width)} | value | target |")
@@ -590,10 +773,37 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--server-arg", action="append", help="extra `conduit serve` argument")
+    parser.add_argument(
+        "--database", default=None, help="a PostgreSQL server URL (the bench makes its own db)"
+    )
+    parser.add_argument("--nodes", type=int, default=1, help="nodes on PostgreSQL")
+    parser.add_argument(
+        "--compare", action="store_true", help="SQLite, then PostgreSQL with 1 and 2 nodes"
+    )
     args = parser.parse_args()
     started = time.monotonic()
-    result = asyncio.run(run(args))
-    ok = report(args, result, time.monotonic() - started)
+    if args.compare:
+        if not args.database:
+            parser.error("--compare needs --database postgresql://...")
+        configs = [
+            ("SQLite", None, 1),
+            ("PG, 1 node", args.database, 1),
+            ("PG, 2 nodes", args.database, 2),
+        ]
+        results = []
+        ok = True
+        for name, database, nodes in configs:
+            result = asyncio.run(run(args, database, nodes))
+            print(f"\n## {name}")
+            ok = report(args, result, time.monotonic() - started) and ok
+            results.append((name, result))
+        print(
+            "\n## Comparison (one invocation)\ncommand: " + shlex.join([sys.executable, *sys.argv])
+        )
+        compare(results)
+    else:
+        result = asyncio.run(run(args, args.database, args.nodes))
+        ok = report(args, result, time.monotonic() - started)
     if not ok:
         print("FAILED: an accepted publish was not delivered")
     return 0 if ok else 1
