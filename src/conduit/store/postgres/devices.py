@@ -15,12 +15,12 @@ import orjson
 
 from conduit.clock import Clock
 from conduit.domain.devices import Device, DeviceRef
-from conduit.domain.errors import NotFound
 from conduit.domain.ids import new_emulated_device_id, new_id
 from conduit.domain.labels import LabelChange
 from conduit.domain.pushes import fan_out
 from conduit.store.label_changes import decide
 from conduit.store.postgres.database import Database
+from conduit.store.postgres.publish_batch import PublishBatcher
 from conduit.store.postgres.queue import Conn, active_filters, insert_pushes, notify, rowcount
 from conduit.store.records import Delivery, LabelFailure, Recorded, StoredEvent
 from conduit.store.rows import DEVICE_COLUMNS, device_from_row
@@ -72,6 +72,7 @@ class PgDevices:
     clock: Clock
     node_id: str
     _refs: dict[tuple[str, str], DeviceRef] | None = None
+    _publishes: PublishBatcher | None = None
 
     # ---- devices ---------------------------------------------------------------------------------
 
@@ -261,25 +262,10 @@ class PgDevices:
         now: float,
         born_claimed_until: float,
     ) -> Recorded:
-        event_type = envelope["eventType"]
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            labels_json = await conn.fetchval(
-                "UPDATE devices SET reported = jsonb_set(reported, ARRAY[$1::text], $2::jsonb)"
-                " WHERE id = $3 AND project_id = $4 RETURNING labels",
-                event_type,
-                data_json,
-                device.id,
-                device.project_id,
-            )
-            if labels_json is None:
-                raise NotFound(f"device {device.id} not found")
-            labels: dict[str, str] = orjson.loads(labels_json)
-            born = await _record(
-                conn, device, envelope, body, labels, ts, now, born_claimed_until, self.node_id
-            )
-            await notify(conn, origin=self.node_id, events=[envelope["eventId"]])
-        event = StoredEvent(device.project_id, device.id, device.type, event_type, labels, body)
-        return Recorded([event], born)
+        batcher = self._publishes
+        if batcher is None:
+            batcher = self._publishes = PublishBatcher(self.db, self.node_id)
+        return await batcher.submit(device, envelope, body, data_json, ts, now, born_claimed_until)
 
     async def record_label_change(
         self,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 import orjson
@@ -262,9 +262,42 @@ class PgQueue:
         )
 
     async def settle(self, batch: Settlement, now: float) -> Settled:
-        """Write a batch of outcomes in one transaction, touching only rows this node holds."""
-        async with self.db.pool.acquire() as conn, conn.transaction():
-            return await _settle(conn, batch, now, self.node_id)
+        """Write a batch of outcomes, touching only rows this node holds: one statement (so one
+        round trip and one commit, whatever the batch holds), plus a transaction of its own for
+        the rare batch that disables a connector."""
+        health = sorted(set(batch.health) | set(batch.probes))
+        row = await self.db.pool.fetchrow(
+            _SETTLE,
+            self.node_id,
+            batch.acked,
+            [r[0] for r in batch.rescheduled],
+            [r[1] for r in batch.rescheduled],
+            [r[2] for r in batch.rescheduled],
+            batch.released,
+            [i for i, _ in batch.expired],
+            *_attempt_columns(batch),
+            health,
+            [c in batch.health for c in health],
+            [batch.health[c][0] if c in batch.health else None for c in health],
+            [batch.health[c][1] if c in batch.health else None for c in health],
+            [batch.health[c][2] if c in batch.health else 0 for c in health],
+            [c in batch.probes for c in health],
+            [batch.probes.get(c, 0.0) for c in health],
+            CHANNEL,
+        )
+        expired: Counter[str] = Counter(row[0] or [])
+        dropped = 0
+        if batch.disable:
+            async with self.db.pool.acquire() as conn, conn.transaction():
+                for connector_id in batch.disable:
+                    status = await conn.fetchval(
+                        "SELECT status FROM dataconnectors WHERE id = $1 FOR UPDATE", connector_id
+                    )
+                    if status == ACTIVE:
+                        dropped += await set_connector_status(
+                            conn, connector_id, SYSTEM_DISABLED, now
+                        )
+        return Settled(expired, dropped)
 
     async def expire_old(self, received_by: float, limit: int) -> Counter[str]:
         async with self.db.pool.acquire() as conn, conn.transaction():
@@ -333,73 +366,56 @@ class PgQueue:
         return int(value)
 
 
-async def _settle(conn: Conn, batch: Settlement, now: float, node_id: str) -> Settled:
-    if batch.acked:
-        await conn.execute(
-            "DELETE FROM deliveries WHERE id = ANY($1::bigint[]) AND claimed_by = $2",
-            batch.acked,
-            node_id,
-        )
-    if batch.rescheduled:
-        await conn.execute(
-            "UPDATE deliveries d SET attempts = u.attempts, next_attempt = u.next_attempt,"
-            " lease_until = 0, claimed_by = NULL"
-            " FROM unnest($1::integer[], $2::double precision[], $3::bigint[])"
-            " AS u(attempts, next_attempt, id) WHERE d.id = u.id AND d.claimed_by = $4",
-            [r[0] for r in batch.rescheduled],
-            [r[1] for r in batch.rescheduled],
-            [r[2] for r in batch.rescheduled],
-            node_id,
-        )
-    if batch.released:
-        released = await conn.fetch(
-            "UPDATE deliveries SET lease_until = 0, claimed_by = NULL"
-            " WHERE id = ANY($1::bigint[]) AND claimed_by = $2 RETURNING connector_id",
-            batch.released,
-            node_id,
-        )
-        if released:
-            await notify(conn, origin=node_id, connectors=[r[0] for r in released])
-    expired: Counter[str] = Counter()
-    if batch.expired:
-        rows = await conn.fetch(
-            "DELETE FROM deliveries WHERE id = ANY($1::bigint[]) RETURNING connector_id",
-            [i for i, _ in batch.expired],
-        )
-        expired.update(r[0] for r in rows)
-        await count(conn, "expired", expired)
-    if batch.attempts:
-        columns = list(zip(*batch.attempts, strict=True))
-        await conn.execute(
-            "INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success,"
-            " status_code, error, latency)"
-            " SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::double precision[],"
-            " $5::boolean[], $6::integer[], $7::text[], $8::double precision[])",
-            list(columns[0]),
-            list(columns[1]),
-            list(columns[2]),
-            list(columns[3]),
-            [bool(v) for v in columns[4]],
-            list(columns[5]),
-            list(columns[6]),
-            list(columns[7]),
-        )
-    if batch.health:
-        await conn.executemany(
-            "UPDATE dataconnectors SET failing_since = $1, last_success = $2,"
-            " consecutive_failures = $3 WHERE id = $4 AND status = $5",
-            [(*health, cid, ACTIVE) for cid, health in batch.health.items()],
-        )
-    if batch.probes:
-        await conn.executemany(
-            "UPDATE dataconnectors SET probe_until = $1 WHERE id = $2",
-            [(until, cid) for cid, until in batch.probes.items()],
-        )
-    dropped = 0
-    for connector_id in batch.disable:
-        status = await conn.fetchval(
-            "SELECT status FROM dataconnectors WHERE id = $1 FOR UPDATE", connector_id
-        )
-        if status == ACTIVE:
-            dropped += await set_connector_status(conn, connector_id, SYSTEM_DISABLED, now)
-    return Settled(expired, dropped)
+def _attempt_columns(batch: Settlement) -> list[list[Any]]:
+    if not batch.attempts:
+        return [[] for _ in range(8)]
+    columns = [list(c) for c in zip(*batch.attempts, strict=True)]
+    columns[4] = [bool(v) for v in columns[4]]
+    return columns
+
+
+# Every outcome of a batch in one statement. Data-modifying CTEs all run, once, atomically; the
+# health and probe changes of a connector are one UPDATE (a row may be changed once per statement).
+_SETTLE = """
+WITH acked AS (
+    DELETE FROM deliveries WHERE id = ANY($2::bigint[]) AND claimed_by = $1
+), rescheduled AS (
+    UPDATE deliveries d SET attempts = u.attempts, next_attempt = u.next_attempt,
+           lease_until = 0, claimed_by = NULL
+    FROM unnest($3::integer[], $4::double precision[], $5::bigint[])
+        AS u(attempts, next_attempt, id)
+    WHERE d.id = u.id AND d.claimed_by = $1
+), released AS (
+    UPDATE deliveries SET lease_until = 0, claimed_by = NULL
+    WHERE id = ANY($6::bigint[]) AND claimed_by = $1 RETURNING connector_id
+), expired AS (
+    DELETE FROM deliveries WHERE id = ANY($7::bigint[]) RETURNING connector_id
+), counted AS (
+    INSERT INTO delivery_counters(connector_id, name, value)
+    SELECT connector_id, 'expired', count(*) FROM expired GROUP BY connector_id
+    ON CONFLICT (connector_id, name)
+    DO UPDATE SET value = delivery_counters.value + excluded.value
+), logged AS (
+    INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success, status_code,
+                                  error, latency)
+    SELECT * FROM unnest($8::text[], $9::text[], $10::integer[], $11::double precision[],
+                         $12::boolean[], $13::integer[], $14::text[], $15::double precision[])
+), health AS (
+    UPDATE dataconnectors c SET
+        failing_since = CASE WHEN h.has_health THEN h.failing_since ELSE c.failing_since END,
+        last_success = CASE WHEN h.has_health THEN h.last_success ELSE c.last_success END,
+        consecutive_failures = CASE WHEN h.has_health THEN h.failures
+                                    ELSE c.consecutive_failures END,
+        probe_until = CASE WHEN h.has_probe THEN h.probe_until ELSE c.probe_until END
+    FROM unnest($16::text[], $17::boolean[], $18::double precision[], $19::double precision[],
+                $20::integer[], $21::boolean[], $22::double precision[])
+        AS h(id, has_health, failing_since, last_success, failures, has_probe, probe_until)
+    WHERE c.id = h.id AND c.status = 'ACTIVE'
+), announced AS (
+    SELECT pg_notify($23, json_build_object('n', $1::text, 'c', r.ids, 'e', '[]'::json)::text)
+        AS sent
+    FROM (SELECT json_agg(DISTINCT connector_id) AS ids FROM released) AS r
+    WHERE r.ids IS NOT NULL
+)
+SELECT (SELECT array_agg(connector_id) FROM expired), (SELECT sent FROM announced)
+"""
