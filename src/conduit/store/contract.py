@@ -170,7 +170,7 @@ class DeviceStore(Protocol):
 
 
 class ConnectorStore(Protocol):
-    """Data Connector resources, their status changes, `:sync`, and the reads behind `:metrics`."""
+    """Data Connector resources, their status changes and `:sync`."""
 
     async def create_dataconnector(self, connector: DataConnector) -> DataConnector: ...
     async def get_dataconnector(
@@ -191,12 +191,6 @@ class ConnectorStore(Protocol):
     async def sync_dataconnector(
         self, project_id: str, connector_id: str, born_claimed_until: float
     ) -> list[Delivery]: ...
-    async def dataconnector_metrics(
-        self, connector_id: str, now: float
-    ) -> tuple[int, int, float]: ...
-    async def list_delivery_attempts(
-        self, connector_id: str, limit: int, before: tuple[float, int] | None = None
-    ) -> list[Attempt]: ...
     async def delivery_counter(self, connector_id: str, name: str) -> int:
         """A counter that outlives the rows it counts ("expired", "dropped")."""
         ...
@@ -228,7 +222,6 @@ class DeliveryQueue(Protocol):
     async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int: ...
     async def settle(self, batch: Settlement, now: float) -> Settled: ...
     async def expire_old(self, received_by: float, limit: int) -> Counter[str]: ...
-    async def prune_attempts(self, before: float, limit: int) -> int: ...
     async def queue_depths(self) -> dict[str, int]: ...
     async def queued_count(self, connector_id: str) -> int: ...
     async def queued_events(self, connector_id: str, limit: int) -> list[str]:
@@ -238,6 +231,19 @@ class DeliveryQueue(Protocol):
     async def claimed_count(self, connector_id: str, now: float) -> int:
         """Queued rows of the connector that some dispatcher holds a claim on at `now`."""
         ...
+
+
+class AttemptLog(Protocol):
+    """One row per delivery attempt (written by `DeliveryQueue.settle` with its outcome), kept 24
+    hours: behind `:metrics` and `/attempts`."""
+
+    async def dataconnector_metrics(
+        self, connector_id: str, now: float
+    ) -> tuple[int, int, float]: ...
+    async def list_delivery_attempts(
+        self, connector_id: str, limit: int, before: tuple[float, int] | None = None
+    ) -> list[Attempt]: ...
+    async def prune_attempts(self, before: float, limit: int) -> int: ...
 
 
 class ServerFacts(Protocol):
@@ -271,7 +277,14 @@ class Notices(Protocol):
 
 
 class Store(
-    AccountStore, DeviceStore, ConnectorStore, DeliveryQueue, ServerFacts, Notices, Protocol
+    AccountStore,
+    DeviceStore,
+    ConnectorStore,
+    DeliveryQueue,
+    AttemptLog,
+    ServerFacts,
+    Notices,
+    Protocol,
 ):
     """A whole backend: opened once at start, closed once at shutdown."""
 
