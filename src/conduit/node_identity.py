@@ -8,15 +8,15 @@ for the life of the process (a second node on the same data directory refuses to
 
 from __future__ import annotations
 
-import fcntl
-import os
 import uuid
 from pathlib import Path
+
+from conduit import lifetime_lock
 
 ID_FILE = "node-id"
 LOCK_FILE = "node.lock"
 
-_held: dict[Path, tuple[int, str]] = {}
+_held: dict[Path, str] = {}
 
 
 class NodeInUse(Exception):
@@ -27,13 +27,10 @@ def claim_node_identity(data_dir: Path) -> str:
     """This node's id, holding the data directory's lock (again in one process: a no-op)."""
     data_dir = data_dir.resolve()
     if data_dir in _held:
-        return _held[data_dir][1]
-    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        return _held[data_dir]
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        lifetime_lock.hold(data_dir / LOCK_FILE)
+    except lifetime_lock.Locked:
         raise NodeInUse(
             f"another Conduit node is running with the data directory {data_dir};"
             " give every node a data directory of its own"
@@ -46,5 +43,5 @@ def claim_node_identity(data_dir: Path) -> str:
     if not node_id:
         node_id = uuid.uuid4().hex[:12]
         path.write_text(node_id + "\n")
-    _held[data_dir] = (fd, node_id)
+    _held[data_dir] = node_id
     return node_id

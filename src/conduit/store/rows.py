@@ -11,6 +11,8 @@ import orjson
 from conduit.domain.accounts import Key, Membership, Organization, Project, ServiceAccount
 from conduit.domain.dataconnectors import DataConnector
 from conduit.domain.devices import Device
+from conduit.domain.ids import new_emulated_device_id, new_id
+from conduit.store.records import Attempt, ConnectorRow
 
 
 class Row(Protocol):
@@ -116,4 +118,58 @@ def device_from_row(row: Sequence[Any]) -> Device:
         reported=orjson.loads(row[5]),
         emulated=bool(row[6]),
         create_time=row[7],
+    )
+
+
+def connector_row_from_row(row: Sequence[Any]) -> ConnectorRow:
+    """From `id, status, update_time, url, headers, signature_secret, failing_since,
+    last_success, consecutive_failures, probe_until`."""
+    secret = row[5]
+    return ConnectorRow(
+        id=row[0],
+        status=row[1],
+        update_time=row[2],
+        url=row[3],
+        headers=row[4],
+        signature_secret=bytes(secret) if secret else None,
+        failing_since=row[6],
+        last_success=row[7],
+        consecutive_failures=row[8],
+        probe_until=row[9],
+    )
+
+
+def attempt_from_row(row: Sequence[Any]) -> Attempt:
+    """From `id, event_id, attempt, at, success, status_code, error, latency`."""
+    return Attempt(
+        id=row[0],
+        event_id=row[1],
+        attempt=row[2],
+        at=row[3],
+        success=bool(row[4]),
+        status_code=row[5],
+        error=row[6],
+        latency=float(row[7]),
+    )
+
+
+def new_device(
+    project_id: str,
+    device_type: str,
+    labels: dict[str, str],
+    *,
+    emulated: bool,
+    product_number: str,
+    now: float,
+) -> Device:
+    """The record of a device about to be created: a fresh id (emulated ids look like DT's)."""
+    return Device(
+        id=new_emulated_device_id(now) if emulated else new_id(now),
+        project_id=project_id,
+        type=device_type,
+        product_number=product_number,
+        labels=labels,
+        reported={},
+        emulated=emulated,
+        create_time=now,
     )

@@ -9,6 +9,7 @@ from conduit.domain.dataconnectors import METRICS_WINDOW
 from conduit.store.postgres.database import Database
 from conduit.store.postgres.queue import rowcount
 from conduit.store.records import Attempt
+from conduit.store.rows import attempt_from_row
 
 
 class PgAttemptLog:
@@ -64,19 +65,7 @@ class PgAttemptLog:
                 before[1],
                 limit,
             )
-        return [
-            Attempt(
-                id=r[0],
-                event_id=r[1],
-                attempt=r[2],
-                at=r[3],
-                success=bool(r[4]),
-                status_code=r[5],
-                error=r[6],
-                latency=float(r[7]),
-            )
-            for r in rows
-        ]
+        return [attempt_from_row(r) for r in rows]
 
     async def prune_attempts(self, before: float, limit: int) -> int:
         return rowcount(

@@ -17,10 +17,11 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from importlib import resources
 from typing import Any
 
 import asyncpg
+
+from conduit.store.migration_files import pending
 
 log = logging.getLogger("conduit.store")
 
@@ -48,22 +49,16 @@ async def apply_migrations(conn: asyncpg.Connection) -> list[str]:
         )
         done = {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
         applied = []
-        folder = resources.files("conduit.store.postgres").joinpath("migrations")
-        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-            if not entry.name.endswith(".sql"):
-                continue
-            version = int(entry.name.split("_", 1)[0])
-            if version in done:
-                continue
+        for migration in pending("conduit.store.postgres", done):
             async with conn.transaction():
-                await conn.execute(entry.read_text(encoding="utf-8"))
+                await conn.execute(migration.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations(version, name) VALUES ($1, $2)",
-                    version,
-                    entry.name,
+                    migration.version,
+                    migration.name,
                 )
-            applied.append(entry.name)
-            log.info("applied migration %s", entry.name)
+            applied.append(migration.name)
+            log.info("applied migration %s", migration.name)
         return applied
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)

@@ -15,7 +15,6 @@ import orjson
 
 from conduit.clock import Clock
 from conduit.domain.devices import Device, DeviceRef
-from conduit.domain.ids import new_emulated_device_id, new_id
 from conduit.domain.labels import LabelChange
 from conduit.domain.pushes import fan_out
 from conduit.store.label_changes import decide
@@ -23,7 +22,7 @@ from conduit.store.postgres.database import Database
 from conduit.store.postgres.publish_batch import PublishBatcher
 from conduit.store.postgres.queue import Conn, active_filters, insert_pushes, notify, rowcount
 from conduit.store.records import Delivery, LabelFailure, Recorded, StoredEvent
-from conduit.store.rows import DEVICE_COLUMNS, device_from_row
+from conduit.store.rows import DEVICE_COLUMNS, device_from_row, new_device
 
 # See store/sqlite/devices.py: what publishing needs of a device never changes, so it is
 # remembered; a device deleted or moved since is caught by the write itself.
@@ -86,15 +85,13 @@ class PgDevices:
         product_number: str = "",
     ) -> Device:
         now = self.clock.now()
-        device = Device(
-            id=new_emulated_device_id(now) if emulated else new_id(now),
-            project_id=project_id,
-            type=device_type,
-            product_number=product_number,
-            labels=labels,
-            reported={},
+        device = new_device(
+            project_id,
+            device_type,
+            labels,
             emulated=emulated,
-            create_time=now,
+            product_number=product_number,
+            now=now,
         )
         await self.db.pool.execute(
             f"INSERT INTO devices({DEVICE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, '{{}}', $6, $7)",

@@ -20,6 +20,7 @@ from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
 from conduit.store.postgres.database import CHANNEL, Database
 from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
+from conduit.store.rows import connector_row_from_row
 
 _COLUMNS = "id, connector_id, event_id, event_time, body, attempts, lease_until"
 _DUE = "greatest(next_attempt, lease_until)"
@@ -170,21 +171,7 @@ class PgQueue:
             " last_success, consecutive_failures, probe_until FROM dataconnectors WHERE id = $1",
             connector_id,
         )
-        if row is None:
-            return None
-        secret = row[5]
-        return ConnectorRow(
-            id=row[0],
-            status=row[1],
-            update_time=row[2],
-            url=row[3],
-            headers=row[4],
-            signature_secret=bytes(secret) if secret else None,
-            failing_since=row[6],
-            last_success=row[7],
-            consecutive_failures=row[8],
-            probe_until=row[9],
-        )
+        return connector_row_from_row(row) if row is not None else None
 
     async def active_connector_ids(self) -> list[str]:
         rows = await self.db.pool.fetch("SELECT id FROM dataconnectors WHERE status = $1", ACTIVE)

@@ -14,6 +14,7 @@ from typing import Any
 
 from conduit.domain.dataconnectors import METRICS_WINDOW
 from conduit.store.records import Attempt, AttemptRow
+from conduit.store.rows import attempt_from_row
 from conduit.store.sqlite.database import Database
 
 _INSERT = (
@@ -60,19 +61,7 @@ def _attempts(
         f" FROM delivery_attempts WHERE {where} ORDER BY at DESC, id DESC LIMIT ?",
         [*args, limit],
     ).fetchall()
-    return [
-        Attempt(
-            id=r[0],
-            event_id=r[1],
-            attempt=r[2],
-            at=r[3],
-            success=bool(r[4]),
-            status_code=r[5],
-            error=r[6],
-            latency=float(r[7]),
-        )
-        for r in rows
-    ]
+    return [attempt_from_row(r) for r in rows]
 
 
 class SqliteAttemptLog:

@@ -18,16 +18,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
 import os
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
+
+from conduit import lifetime_lock
+from conduit.store.migration_files import pending
 
 T = TypeVar("T")
 log = logging.getLogger("conduit.store")
@@ -40,34 +41,22 @@ class DatabaseLocked(Exception):
     """Another process serves this SQLite file (the message says what to do instead)."""
 
 
-_held_locks: dict[Path, int] = {}
-
-
 def lock_exclusively(path: Path) -> None:
     """Hold `<database>.lock` for the life of this process, or refuse: two servers on one SQLite
     file would each take the other's claims for orphans and deliver everything twice. Taking it
     again in the same process is a no-op."""
-    path = path.resolve()
-    if path in _held_locks:
-        return
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
+        lifetime_lock.hold(Path(f"{path.resolve()}.lock"))
+    except lifetime_lock.Locked:
         raise DatabaseLocked(
-            f"another Conduit server is using {path}; one SQLite database serves one server."
-            " To run several nodes, give them all one PostgreSQL database"
+            f"another Conduit server is using {path.resolve()}; one SQLite database serves one"
+            " server. To run several nodes, give them all one PostgreSQL database"
             " (--database postgresql://...)."
         ) from None
-    _held_locks[path] = fd
 
 
 def release_lock(path: Path) -> None:
-    fd = _held_locks.pop(path.resolve(), None)
-    if fd is not None:
-        os.close(fd)
+    lifetime_lock.release(Path(f"{path.resolve()}.lock"))
 
 
 def create_private(path: Path) -> None:
@@ -244,27 +233,21 @@ def apply_migrations(conn: sqlite3.Connection) -> list[str]:
     )
     done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
-    folder = resources.files("conduit.store.sqlite").joinpath("migrations")
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if not entry.name.endswith(".sql"):
-            continue
-        version = int(entry.name.split("_", 1)[0])
-        if version in done:
-            continue
-        sql = entry.read_text(encoding="utf-8")
+    for migration in pending("conduit.store.sqlite", done):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(sql):
+            for statement in _statements(migration.sql):
                 conn.execute(statement)
             conn.execute(
-                "INSERT INTO schema_migrations(version, name) VALUES (?, ?)", (version, entry.name)
+                "INSERT INTO schema_migrations(version, name) VALUES (?, ?)",
+                (migration.version, migration.name),
             )
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        applied.append(entry.name)
-        log.info("applied migration %s", entry.name)
+        applied.append(migration.name)
+        log.info("applied migration %s", migration.name)
     return applied
 
 

@@ -17,12 +17,11 @@ import orjson
 from conduit.clock import Clock
 from conduit.domain.devices import Device, DeviceRef
 from conduit.domain.errors import NotFound
-from conduit.domain.ids import new_emulated_device_id, new_id
 from conduit.domain.labels import LabelChange
 from conduit.domain.pushes import fan_out
 from conduit.store.label_changes import decide
 from conduit.store.records import Delivery, LabelFailure, Recorded, StoredEvent
-from conduit.store.rows import DEVICE_COLUMNS, device_from_row
+from conduit.store.rows import DEVICE_COLUMNS, device_from_row, new_device
 from conduit.store.sqlite.database import Database
 from conduit.store.sqlite.queue import active_filters, insert_pushes
 
@@ -49,15 +48,13 @@ class SqliteDevices:
         product_number: str = "",
     ) -> Device:
         now = self.clock.now()
-        device = Device(
-            id=new_emulated_device_id(now) if emulated else new_id(now),
-            project_id=project_id,
-            type=device_type,
-            product_number=product_number,
-            labels=labels,
-            reported={},
+        device = new_device(
+            project_id,
+            device_type,
+            labels,
             emulated=emulated,
-            create_time=now,
+            product_number=product_number,
+            now=now,
         )
 
         def insert(conn: sqlite3.Connection) -> None:

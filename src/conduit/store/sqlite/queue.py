@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Sequence
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
 from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
+from conduit.store.rows import connector_row_from_row
 from conduit.store.sqlite.attempts import record_attempts
 from conduit.store.sqlite.database import Database
 
@@ -122,21 +123,7 @@ class SqliteQueue:
                 (connector_id,),
             ).fetchone()
         )
-        if row is None:
-            return None
-        secret = row[5]
-        return ConnectorRow(
-            id=row[0],
-            status=row[1],
-            update_time=row[2],
-            url=row[3],
-            headers=row[4],
-            signature_secret=bytes(secret) if secret else None,
-            failing_since=row[6],
-            last_success=row[7],
-            consecutive_failures=row[8],
-            probe_until=row[9],
-        )
+        return connector_row_from_row(row) if row is not None else None
 
     async def active_connector_ids(self) -> list[str]:
         return self.db.read(
