@@ -11,6 +11,7 @@ import requests
 
 from tests.harness import backends
 from tests.harness.dt_client import configure
+from tests.harness.resources import new_project
 from tests.harness.server import ServerProcess
 
 
@@ -77,12 +78,7 @@ def organization_id(api: requests.Session, server: ServerProcess) -> str:
 @pytest.fixture
 def project_id(api: requests.Session, server: ServerProcess, organization_id: str) -> str:
     """A fresh project per test, so tests never see each other's devices or connectors."""
-    res = api.post(
-        f"{server.api}/projects",
-        json={"displayName": "test", "organization": f"organizations/{organization_id}"},
-    )
-    assert res.status_code == 200, res.text
-    return str(res.json()["name"].split("/")[1])
+    return new_project(api, server, organization_id)
 
 
 @pytest.fixture

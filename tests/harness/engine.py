@@ -158,6 +158,14 @@ class Engine:
     def counter(self, connector_id: str, name: str) -> int:
         return self.read(lambda store: store.delivery_counter(connector_id, name))
 
+    async def advance(self, seconds: float) -> None:
+        """Move the clock on and wait until the dispatcher has completed a pass begun after the
+        move (one already under way is woken again by the notify, so it is followed by one)."""
+        begun = self.dispatcher.passes_begun
+        self.clock.advance(seconds)
+        self.dispatcher.notify()
+        await eventually(lambda: self.dispatcher.passes >= begun + 1)
+
     def claimed(self, connector_id: str) -> int:
         """Queued rows of the connector some dispatcher holds a claim on right now."""
         return self.read(lambda store: store.claimed_count(connector_id, self.clock.now()))

@@ -24,10 +24,6 @@ from tests.harness.server import ServerProcess
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
-# Gaps found by these tests in code this suite does not own yet, each with where it is: the tests
-# expect them to fail (strictly, so a fix is noticed and the entry removed).
-KNOWN_GAPS: dict[tuple[str, str], str] = {}
-
 
 @dataclass(frozen=True)
 class Operation:

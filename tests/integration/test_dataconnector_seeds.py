@@ -1,12 +1,9 @@
 """Issue 3 audit: the seed sentences and issue bullets that no other test proved.
 
-Each test names the requirement it proves (the checklist is `/tmp/briefs/audit3.md`). Real parts
-throughout: the shared `conduit serve` (which sends through its default sender process) with the
-official client and real receivers on 127.0.0.1, or — where time must jump hours or days — the real
-dispatcher, store and HTTP client on a `ManualClock` (`tests/harness/engine.py`).
-
-Tests marked `xfail(strict=True)` fail because the feature is missing or wrong; the reason names the
-code at fault, and the strictness makes a fix visible (the marker must then go).
+Each test names the requirement it proves. Real parts throughout: the shared `conduit serve`
+(which sends through its default sender process) with the official client and real receivers on
+127.0.0.1, or — where time must jump hours or days — the real dispatcher, store and HTTP client on
+a `ManualClock` (`tests/harness/engine.py`).
 """
 
 from __future__ import annotations
@@ -40,6 +37,7 @@ from tests.harness.receivers import (
     slow,
     statuses,
 )
+from tests.harness.resources import client_connector
 from tests.harness.server import ServerProcess
 from tests.harness.stored import arrange, read_stored
 
@@ -53,17 +51,7 @@ DAY = 24 * HOUR
 
 
 def _connector(dt: Any, project_id: str, url: str, **kwargs: Any) -> str:
-    """A connector made through the official client; returns its id."""
-    created = dt.DataConnector.create_data_connector(
-        project_id,
-        dt.DataConnector.HttpPushConfig(
-            url=url,
-            signature_secret=kwargs.pop("secret", ""),
-            headers=kwargs.pop("headers", {}),
-        ),
-        **kwargs,
-    )
-    return str(created.data_connector_id)
+    return str(client_connector(dt, project_id, url, **kwargs).data_connector_id)
 
 
 def _queued(server: ServerProcess, *connector_ids: str) -> int:
@@ -517,7 +505,7 @@ async def test_an_unresolvable_host_is_a_dns_failure(tmp_path: Path) -> None:
     assert attempt["success"] == 0 and attempt["error"] == "dns"
 
 
-# ---- code gaps (strict xfail: the reason names the code at fault) --------------------------------
+# ---- the 12-hour window, attempt by attempt ------------------------------------------------------
 
 
 async def _fail_when_due(engine: Engine, cid: str) -> None:

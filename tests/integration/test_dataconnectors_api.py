@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,8 @@ import requests
 
 from tests.harness import wire
 from tests.harness.accounts import make_account
+from tests.harness.receivers import Receiver
+from tests.harness.resources import new_project
 from tests.harness.server import ServerProcess
 from tests.harness.stored import arrange, insert_attempts, raw_bytes, read_stored
 
@@ -59,15 +59,6 @@ def assert_error(res: requests.Response, status: int, text: str = "") -> None:
     assert text.lower() in body["error"].lower(), body["error"]
 
 
-def new_project(api: requests.Session, server: ServerProcess, organization_id: str) -> str:
-    res = api.post(
-        f"{server.api}/projects",
-        json={"displayName": "other", "organization": f"organizations/{organization_id}"},
-    )
-    assert res.status_code == 200, res.text
-    return str(res.json()["name"].split("/")[1])
-
-
 def insert_delivery(server: ServerProcess, connector_id: str, next_attempt: float) -> None:
     """A queued delivery no dispatcher will look at before `next_attempt`."""
     arrange(
@@ -86,53 +77,20 @@ def queued(server: ServerProcess, connector_id: str) -> int:
     return read_stored(server, lambda store: store.queued_count(connector_id))
 
 
-class Receiver:
-    """A plain-HTTP endpoint on 127.0.0.1 that records every push and answers 200."""
-
-    def __init__(self) -> None:
-        self.pushes: list[dict[str, Any]] = []
-        self.changed = threading.Condition()
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                with receiver.changed:
-                    receiver.pushes.append(json.loads(body))
-                    receiver.changed.notify_all()
-                self.send_response(200)
-                self.send_header("content-length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wait_for(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        with self.changed:
-            while len({p["event"]["eventId"] for p in self.pushes}) < count:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"expected {count} pushes, got {self.pushes}")
-                self.changed.wait(left)
-            return list(self.pushes)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
+    with Receiver() as r:
+        yield r
+
+
+def drained(server: ServerProcess, receiver: Receiver, connector_id: str) -> list[dict[str, Any]]:
+    """Every push the receiver got, once the connector's queue is empty (so none is still on its
+    way: an exact count, duplicates included)."""
+    deadline = time.monotonic() + 15
+    while queued(server, connector_id) > 0:
+        assert time.monotonic() < deadline, "the queue did not drain"
+        time.sleep(0.02)
+    return [json.loads(r.body) for r in list(receiver.requests)]
 
 
 @pytest.fixture
@@ -799,8 +757,7 @@ def test_sync_pushes_the_latest_event_of_each_type_to_that_connector_only(
     dt.Emulator.publish_event(second.device_id, project_id, dt.events.Temperature(-18.0))
     dt.Emulator.publish_event(touch.device_id, project_id, dt.events.Touch())
     # connectors made after the events: only :sync can bring those events to them
-    idle = Receiver()
-    try:
+    with Receiver() as idle:
         temperatures = dt.DataConnector.create_data_connector(
             project_id,
             dt.DataConnector.HttpPushConfig(url=receiver.url),
@@ -811,7 +768,9 @@ def test_sync_pushes_the_latest_event_of_each_type_to_that_connector_only(
             project_id, dt.DataConnector.HttpPushConfig(url=idle.url)
         )
         dt.DataConnector.sync_data_connector(temperatures.data_connector_id, project_id)
-        pushes = receiver.wait_for(2)
+        receiver.wait_for(2)
+        pushes = drained(server, receiver, temperatures.data_connector_id)
+        assert len(pushes) == 2  # the latest temperature of each device: no more, no duplicates
         latest = {
             p["metadata"]["deviceId"]: (p["event"]["data"]["temperature"]["value"], p["labels"])
             for p in pushes
@@ -826,7 +785,7 @@ def test_sync_pushes_the_latest_event_of_each_type_to_that_connector_only(
         assert queued(server, bystander.data_connector_id) == 0
         metric = dt.DataConnector.get_metrics(bystander.data_connector_id, project_id)
         assert (metric.success_count, metric.error_count) == (0, 0)
-        assert idle.pushes == []
+        assert idle.count() == 0
         # and the deliveries show up in the connector's metrics (recorded once each answer is in)
         deadline = time.monotonic() + 10
         while True:
@@ -841,12 +800,10 @@ def test_sync_pushes_the_latest_event_of_each_type_to_that_connector_only(
         ).json()["attempts"]
         assert {a["eventId"] for a in log} == {p["event"]["eventId"] for p in pushes}
         assert all(a["success"] and a["statusCode"] == 200 and a["error"] is None for a in log)
-    finally:
-        idle.close()
 
 
 def test_sync_without_a_filter_sends_every_type(
-    dt: Any, project_id: str, receiver: Receiver
+    dt: Any, server: ServerProcess, project_id: str, receiver: Receiver
 ) -> None:
     device = dt.Emulator.create_device(project_id, "temperature", labels={"name": "probe"})
     dt.Emulator.publish_event(device.device_id, project_id, dt.events.Temperature(4.0))
@@ -856,7 +813,9 @@ def test_sync_without_a_filter_sends_every_type(
         project_id, dt.DataConnector.HttpPushConfig(url=receiver.url), labels=["name"]
     )
     dt.DataConnector.sync_data_connector(dcon.data_connector_id, project_id)
-    pushes = receiver.wait_for(2)
+    receiver.wait_for(2)
+    pushes = drained(server, receiver, dcon.data_connector_id)
+    # the latest of each type: one temperature and one touch (of two), nothing else
     assert sorted(p["event"]["eventType"] for p in pushes) == ["temperature", "touch"]
     assert all(p["labels"] == {"name": "probe"} for p in pushes)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import replace
 from pathlib import Path
 
+import disruptive
 import jwt
 import orjson
 import pytest
@@ -14,6 +16,8 @@ from dtintegrations import data_connector
 from conduit import __version__
 from tests.harness.engine import running_engine
 from tests.harness.receivers import Receiver, eventually, statuses
+
+HOUR = 3600.0
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -76,7 +80,9 @@ async def test_500_then_200_retries_with_identical_bytes_and_fresh_signatures(
             assert engine.queued(cid) == 1  # not acked: still queued
             state = engine.dispatcher.connectors[cid]
             assert state.failing and state.probe_at >= engine.clock.now() + 0.8  # 1 s ± 20 %
+            first_at = engine.clock.now()
             engine.clock.advance(1.25)
+            retry_at = engine.clock.now()
             first, retry = await receiver.wait(2)
             await eventually(lambda: engine.queued(cid) == 0)
             attempts = engine.attempts(cid)
@@ -85,7 +91,10 @@ async def test_500_then_200_retries_with_identical_bytes_and_fresh_signatures(
     assert t1 and t2 and t1 != t2
     c1 = jwt.decode(t1, "k", algorithms=["HS256"])
     c2 = jwt.decode(t2, "k", algorithms=["HS256"])
-    assert c1["jti"] != c2["jti"] and c2["iat"] >= c1["iat"]
+    assert c1["jti"] != c2["jti"]
+    # each attempt is signed at its own moment: iat is the clock at the attempt, exp an hour on
+    assert (c1["iat"], c1["exp"]) == (int(first_at), int(first_at) + 3600)
+    assert (c2["iat"], c2["exp"]) == (int(retry_at), int(retry_at) + 3600)
     assert c1["checksum_sha256"] == c2["checksum_sha256"]
     for got in (first, retry):
         data_connector.HttpPush(headers=got.header_dict, body=got.body, secret="k")
@@ -131,3 +140,23 @@ async def test_deleted_connector_sends_nothing_more(tmp_path: Path) -> None:
             await engine.publish()
             await eventually(lambda: cid not in engine.dispatcher.connectors)
             assert receiver.count() == 1
+
+
+async def test_a_retry_hours_later_is_signed_then_and_verifies(tmp_path: Path) -> None:
+    """The retry of an event received five hours ago carries a token issued at the retry: it
+    verifies with `dtintegrations` now (a token kept from the first attempt expired 4 hours ago)."""
+    with Receiver(statuses([500])) as receiver:
+        async with running_engine(tmp_path, start=time.time() - 5 * HOUR) as engine:
+            cid = await engine.connector(receiver.url, secret="k" * 32)
+            await engine.publish()
+            await eventually(lambda: len(engine.attempts(cid)) == 1)
+            engine.clock.advance(4.5 * HOUR)
+            first, retry = await receiver.wait(2)
+            retried_at = engine.clock.now()
+            await eventually(lambda: engine.queued(cid) == 0)
+    claims = jwt.decode(retry.header("X-Dt-Signature") or "", "k" * 32, algorithms=["HS256"])
+    assert claims["iat"] == int(retried_at) and claims["exp"] == int(retried_at) + 3600
+    data_connector.HttpPush(headers=retry.header_dict, body=retry.body, secret="k" * 32)
+    # the first attempt's token, kept: long expired
+    with pytest.raises(disruptive.errors.ConfigurationError, match="expired"):
+        data_connector.HttpPush(headers=first.header_dict, body=first.body, secret="k" * 32)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from conduit.delivery import metrics
 from conduit.domain.dataconnectors import SYSTEM_DISABLED
 from conduit.store.records import Settlement
@@ -84,8 +86,7 @@ async def test_events_expire_after_twelve_hours(tmp_path: Path) -> None:
             await eventually(lambda: engine.queued(cid) == 0)
             assert engine.counter(cid, "expired") == 2
             attempts = len(engine.attempts(cid))
-            engine.clock.advance(HOUR)
-            engine.dispatcher.notify()
+            await engine.advance(HOUR)  # the dispatcher looks an hour later: nothing left to try
             assert len(engine.attempts(cid)) == attempts
         assert receiver.count() == attempts
     assert metrics.EXPIRED._value.get() - expired_before == 2
@@ -139,13 +140,21 @@ async def test_one_success_resets_the_five_day_count(tmp_path: Path) -> None:
 
 
 async def test_idle_connector_is_never_disabled(tmp_path: Path) -> None:
+    """Eight days without a single event, the dispatcher looking all along, then an event that
+    fails: the connector is failing since that failure, not since its creation, so it stays
+    ACTIVE and keeps its event."""
     async with running_engine(tmp_path) as engine:
         cid = await engine.connector(refused_url())
         for _ in range(4):
-            engine.clock.advance(2 * DAY)
-            engine.dispatcher.notify()
-        await eventually(lambda: engine.dispatcher.connectors.get(cid) is not None)
-        assert engine.status(cid) == "ACTIVE" and engine.attempts(cid) == []
+            await engine.advance(2 * DAY)
+            assert engine.status(cid) == "ACTIVE"
+        await engine.publish()
+        await eventually(lambda: len(engine.attempts(cid)) == 1)
+        await engine.advance(1.0)
+        assert engine.status(cid) == "ACTIVE" and engine.queued(cid) == 1
+        assert engine.stored_connector(cid).failing_since == pytest.approx(
+            engine.clock.now() - 1.0, abs=0.01
+        )
 
 
 async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_path: Path) -> None:

@@ -8,26 +8,20 @@ import sys
 import time
 from typing import Any
 
+import orjson
 import pytest
 import requests
 from dtintegrations import data_connector
 
-from tests.harness.receivers import Receiver, free_port
+from tests.harness.receivers import Receiver, Switch, free_port
+from tests.harness.resources import client_connector
 from tests.harness.server import ServerProcess
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
 
 def _connector(dt: Any, project_id: str, url: str, **kwargs: Any) -> Any:
-    return dt.DataConnector.create_data_connector(
-        project_id=project_id,
-        config=dt.DataConnector.HttpPushConfig(
-            url=url,
-            signature_secret=kwargs.pop("secret", "s3cret"),
-            headers=kwargs.pop("headers", {}),
-        ),
-        **kwargs,
-    )
+    return client_connector(dt, project_id, url, **{"secret": "s3cret", **kwargs})
 
 
 def test_published_event_is_pushed_at_once_and_verifies(dt: Any, project_id: str) -> None:
@@ -54,7 +48,8 @@ def test_event_filter_and_disable_through_the_api(dt: Any, project_id: str) -> N
         device = dt.Emulator.create_device(project_id, "temperature")
         dt.Emulator.publish_event(device.device_id, project_id, dt.events.Temperature(celsius=1.0))
         dt.Emulator.publish_event(device.device_id, project_id, dt.events.Touch())
-        assert [r.body for r in everything.wait_for(2)]
+        types = sorted(orjson.loads(r.body)["event"]["eventType"] for r in everything.wait_for(2))
+        assert types == ["temperature", "touch"]
         [touch] = touches.wait_for(1)
         assert b'"eventType":"touch"' in touch.body
         dt.DataConnector.update_data_connector(
@@ -65,29 +60,54 @@ def test_event_filter_and_disable_through_the_api(dt: Any, project_id: str) -> N
         assert touches.count() == 1  # a disabled connector gets nothing
 
 
-def test_metrics_endpoint_shows_attempts_and_queue_depth(
-    dt: Any, project_id: str, server: ServerProcess
-) -> None:
-    with Receiver() as receiver:
-        connector = _connector(dt, project_id, receiver.url)
-        device = dt.Emulator.create_device(project_id, "touch")
-        dt.Emulator.publish_event(device.device_id, project_id, dt.events.Touch())
-        receiver.wait_for(1)
-    deadline = time.monotonic() + 5
-    while True:  # the ack commits just after the receiver answered
-        metric = dt.DataConnector.get_metrics(connector.data_connector_id, project_id)
-        if metric.success_count == 1 or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
-    assert metric.success_count == 1 and metric.error_count == 0
+def _scrape(server: ServerProcess) -> dict[str, float]:
     res = requests.get(f"{server.url}/metrics", timeout=5)
     assert res.status_code == 200 and res.headers["content-type"].startswith("text/plain")
-    text = res.text
-    assert 'conduit_delivery_attempts_total{outcome="success"}' in text
-    assert "conduit_delivery_latency_seconds_bucket" in text
-    assert "conduit_delivery_expired_total" in text and "conduit_delivery_dropped_total" in text
-    assert "# TYPE conduit_delivery_queue_depth gauge" in text
-    assert "process_resident_memory_bytes" in text
+    samples = {}
+    for line in res.text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def _until(check: Any, within: float = 10.0) -> None:
+    """Poll an observable condition until it holds (a deadline, not a sleep-and-hope)."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def test_metrics_endpoint_shows_attempts_and_queue_depth(fresh_server: ServerProcess) -> None:
+    """On a server of its own, so every number is this test's: a failing attempt, the queue depth
+    of its connector while it waits, then the success that empties it."""
+    server = fresh_server.start()
+    switch = Switch(503)
+    with Receiver(switch) as receiver:
+        session = server.session()
+        project = session.get(f"{server.api}/projects").json()["projects"][0]["name"]
+        res = session.post(
+            f"{server.api}/{project}/dataconnectors",
+            json={"type": "HTTP_PUSH", "httpConfig": {"url": receiver.url}},
+        )
+        connector = res.json()["name"].rsplit("/", 1)[1]
+        depth = f'conduit_delivery_queue_depth{{connector="{connector}"}}'
+        device = session.post(f"{server.api}/{project}/devices", json={"type": "touch"})
+        assert session.post(f"{server.api}/{device.json()['name']}:publish", json={"touch": {}}).ok
+        receiver.wait_for(1)
+        _until(lambda: _scrape(server).get('conduit_delivery_attempts_total{outcome="http_503"}'))
+        assert _scrape(server)[depth] == 1  # failed, so still queued
+        switch.status = 200
+        receiver.wait_for(2, timeout=10)  # the retry, after a second's backoff
+        _until(lambda: _scrape(server).get(depth, 0) == 0)
+    samples = _scrape(server)
+    assert samples['conduit_delivery_attempts_total{outcome="http_503"}'] == 1
+    assert samples['conduit_delivery_attempts_total{outcome="success"}'] == 1
+    assert samples["conduit_delivery_latency_seconds_count"] == 1
+    assert samples["conduit_delivery_expired_total"] == 0
+    assert samples["conduit_delivery_dropped_total"] == 0
+    assert samples["process_resident_memory_bytes"] > 0
 
 
 def test_conduit_receive_verifies_and_prints_pushes(dt: Any, project_id: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.harness.resources import new_project
 from tests.harness.server import ServerProcess, free_port
 
 CONDUIT = [sys.executable, "-m", "conduit"]  # the `conduit` console script, without relying on PATH
@@ -297,15 +298,8 @@ def test_piped_listings_do_not_inherit_a_stale_page_token(
     default argument, so the CLI alone skips the next project's first 100 connectors; `conduit dt`
     gives every listing its own parameters."""
 
-    def new_project() -> str:
-        res = api.post(
-            f"{server.api}/projects",
-            json={"displayName": "paging", "organization": f"organizations/{organization_id}"},
-        )
-        assert res.status_code == 200, res.text
-        return str(res.json()["name"].split("/")[1])
-
-    big, small = new_project(), new_project()
+    big = new_project(api, server, organization_id, "paging")
+    small = new_project(api, server, organization_id, "paging")
     for i in range(101):
         create_connector(api, server, big, f"big{i}")
     only = create_connector(api, server, small, "small")

@@ -24,7 +24,8 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import time
+import os
+import random
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -32,12 +33,11 @@ from urllib.parse import quote
 
 import pytest
 import requests
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from conduit.domain.event_types import EVENT_TYPES, SHAPES
 from tests.harness.live import (
-    KNOWN_GAPS,
     Live,
     Operation,
     make_live,
@@ -46,7 +46,11 @@ from tests.harness.live import (
 )
 from tests.harness.server import ServerProcess
 
-EXAMPLES_PER_OPERATION = 30
+# Reproducible by default (CI included): a fixed seed. `CONDUIT_FUZZ_SEED=random` (with a larger
+# `CONDUIT_FUZZ_EXAMPLES`) explores further in longer local runs; a failure names its seed.
+EXAMPLES_PER_OPERATION = int(os.environ.get("CONDUIT_FUZZ_EXAMPLES", "30"))
+_SEED_SETTING = os.environ.get("CONDUIT_FUZZ_SEED", "0")
+SEED = random.randrange(2**32) if _SEED_SETTING == "random" else int(_SEED_SETTING)
 
 # ---- what to send --------------------------------------------------------------------------------
 
@@ -201,13 +205,7 @@ def path_for(operation: Operation, live: Live, draw: Callable[[Any], Any]) -> st
 def query_for(operation: Operation, draw: Callable[[Any], Any]) -> str:
     if draw(st.integers(0, 5)) == 0:
         return str(draw(st.sampled_from(RAW_QUERIES)))
-    # A known gap (tests/harness/live.py) is in its own strict-xfail test; do not trip it here.
-    names = [
-        k
-        for k in QUERY_KEYS
-        if (operation.method, operation.template) not in KNOWN_GAPS or k not in TOKEN_KEYS
-    ]
-    keys = draw(st.lists(st.sampled_from(names), max_size=3, unique=True))
+    keys = draw(st.lists(st.sampled_from(QUERY_KEYS), max_size=3, unique=True))
     pairs = []
     for key in keys:
         for _ in range(draw(st.integers(1, 2))):
@@ -266,7 +264,7 @@ def check(operation: Operation, url: str, res: requests.Response) -> None:
 
 
 def fuzz(
-    server: ServerProcess, live: Live, operation: Operation, seen: Counter[int]
+    server: ServerProcess, live: Live, operation: Operation, seen: Counter[int], index: int
 ) -> Callable[[], None]:
     """A hypothesis run of fuzzed requests to one operation, counting the statuses in `seen`."""
     session = requests.Session()  # keep-alive; a server error would also break the connection
@@ -278,6 +276,7 @@ def fuzz(
         suppress_health_check=list(HealthCheck),
         print_blob=True,
     )
+    @seed(SEED + index)
     @given(data=st.data())
     def one_request(data: st.DataObject) -> None:
         draw = data.draw
@@ -312,12 +311,14 @@ def test_no_input_gets_a_server_error(server: ServerProcess, live: Live) -> None
     assert len(ops) >= 40, "the OpenAPI document lists every operation"
     log_before = len(server.log())
     statuses: dict[Operation, Counter[int]] = {op: Counter() for op in ops}
-    started = time.monotonic()
 
-    for operation in ops:
-        fuzz(server, live, operation, statuses[operation])()
+    try:
+        for index, operation in enumerate(ops):
+            fuzz(server, live, operation, statuses[operation], index)()
+    except BaseException as failure:
+        failure.add_note(f"fuzz seed {SEED}: reproduce with CONDUIT_FUZZ_SEED={SEED}")
+        raise
 
-    elapsed = time.monotonic() - started
     unhandled = [
         line for line in server.log()[log_before:].splitlines() if "unhandled error" in line
     ]
@@ -328,4 +329,3 @@ def test_no_input_gets_a_server_error(server: ServerProcess, live: Live) -> None
         assert seen.total() > 0, operation
         if operation.takes_body and not operation.template.endswith(":sync"):
             assert seen[400] + seen[413] + seen[415] > 0, (str(operation), seen)
-    assert elapsed < 60, f"the fuzz took {elapsed:.1f} s"

@@ -192,6 +192,10 @@ def test_ping_envelope() -> None:
             "between 1970",
         ),
         ("proximity", {"objectPresent": {"state": "MAYBE"}}, "must be one of PRESENT"),
+        # an enum given something that is not even a string (once a TypeError, so a 500)
+        ("contact", {"contact": {"state": []}}, "contact.state must be one of"),
+        ("contact", {"contact": {"state": {}}}, "contact.state must be one of"),
+        ("contact", {"contact": {"state": None}}, "contact.state must be one of"),
         ("touchCounter", {"touchCount": {"total": -1}}, "at least 0"),
         ("touchCounter", {"touchCount": {"total": 1.5}}, "must be an integer"),
         ("touch", {"batteryStatus": {"percentage": 101}}, "between 0 and 100"),
@@ -271,3 +275,76 @@ def test_the_extreme_event_times_still_parse_with_the_official_client(stamp: str
     event = dt.events.Event(envelope("e", "p", "d", "touch", data, NOW))
     assert event.data.raw["updateTime"] == data["updateTime"]
     assert len(data["updateTime"].split("-")[0]) == 4
+
+
+# Every JSON kind, to put where another belongs.
+_KINDS: dict[str, Any] = {
+    "list": [],
+    "object": {},
+    "null": None,
+    "number": 1.5,
+    "string": "x",
+    "boolean": True,
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "list" if isinstance(value, list) else "object"
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...], Any]]:
+    """Every field of a completed event body, nested ones and the first item of lists included."""
+    found: list[tuple[tuple[Any, ...], Any]] = [(path, value)] if path else []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _leaves(item, (*path, key))
+    elif isinstance(value, list) and value:
+        found += _leaves(value[0], (*path, 0))
+    return found
+
+
+def _replaced(body: Any, path: tuple[Any, ...], new: Any) -> Any:
+    copy = orjson.loads(orjson.dumps(body))
+    target = copy
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = new
+    return copy
+
+
+def _wrong_shapes() -> list[tuple[str, str, tuple[Any, ...], Any]]:
+    cases = []
+    for event_type in sorted(CLIENT_EVENTS):
+        device_type = device_type_for(event_type)
+        full = normalize_published(
+            device_type, {event_type: dict(CLIENT_EVENTS[event_type]._raw)}, NOW
+        ).data
+        for path, value in _leaves(full):
+            for kind, wrong in _KINDS.items():
+                if kind != _kind(value) and not (kind == "string" and path[-1] == "updateTime"):
+                    cases.append((device_type, event_type, path, wrong))
+    return cases
+
+
+@pytest.mark.parametrize(("device_type", "event_type", "path", "wrong"), _wrong_shapes())
+def test_every_field_given_the_wrong_kind_is_a_400_naming_it(
+    device_type: str, event_type: str, path: tuple[Any, ...], wrong: Any
+) -> None:
+    """Every typed field and every enum, given a list, an object, null, a number, a string or a
+    boolean where it does not belong: a `BadRequest` that names the field (never a TypeError)."""
+    full = normalize_published(
+        device_type, {event_type: dict(CLIENT_EVENTS[event_type]._raw)}, NOW
+    ).data
+    body = {event_type: _replaced(full, path, wrong)}
+    with pytest.raises(BadRequest) as raised:
+        normalize_published(device_type, body, NOW)
+    named = next(step for step in reversed(path) if isinstance(step, str))
+    assert named in raised.value.message

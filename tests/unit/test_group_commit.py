@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from conduit.store.sqlite.database import Database, connect
+from tests.harness.receivers import eventually
 
 BURST = 50
 
@@ -73,7 +74,7 @@ async def test_a_burst_of_writes_shares_one_commit(db: Database) -> None:
         return job
 
     writes = [asyncio.ensure_future(db.write(insert(n))) for n in range(BURST)]
-    await asyncio.sleep(0.05)  # every write is queued behind the blocker
+    await eventually(lambda: db.queued_jobs == BURST)  # every write queued behind the blocker
     assert not any(w.done() for w in writes)
     release.set()
     first = next(asyncio.as_completed(writes))
@@ -104,7 +105,7 @@ async def test_a_failing_job_rolls_back_alone(db: Database) -> None:
     good = [asyncio.ensure_future(db.write(insert(n))) for n in (1, 2)]
     bad = asyncio.ensure_future(db.write(insert(3, fail=True)))
     after = asyncio.ensure_future(db.write(insert(4)))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: db.queued_jobs == 4)  # all four in one batch behind the blocker
     release.set()
     await blocker
     await asyncio.gather(*good, after)

@@ -99,6 +99,9 @@ class Dispatcher:
         self._timer: asyncio.Task[None] | None = None
         self._timer_at = 0.0
         self._stopping = False
+        # Passes of the loop begun and completed: what tests await to know the dispatcher looked.
+        self.passes_begun = 0
+        self.passes = 0
         self._next_rescan = 0.0
         self._next_expire = 0.0
         self._next_prune = 0.0
@@ -180,12 +183,14 @@ class Dispatcher:
     async def _run(self) -> None:
         while not self._stopping:
             self._wake.clear()
+            self.passes_begun += 1
             now = self.clock.now()
             try:
                 self._starved = False
                 await self._take_fresh(now)
                 await self._take_backlogs(now)
                 await self._sweep(now)
+                self.passes += 1
             except Exception:  # a store error must not end delivery; the rows are safe in the store
                 log.exception("dispatcher iteration failed; retrying in 1 s")
                 await self._wait(now + 1.0, now)

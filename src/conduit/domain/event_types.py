@@ -108,6 +108,13 @@ def _fail(path: str, expected: str, value: Any) -> BadRequest:
     return BadRequest(f"{path} must be {expected}, got {_describe(value)}")
 
 
+def _describe_value(value: Any) -> str:
+    """A scalar as it was written; anything else by its kind (never a whole structure)."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        return repr(value)
+    return _describe(value)
+
+
 def _describe(value: Any) -> str:
     if value is None:
         return "null"
@@ -179,8 +186,11 @@ def _one_of(*choices: str) -> Checker:
     allowed = frozenset(choices)
 
     def check(path: str, value: Any, _: dict[str, Any]) -> Any:
-        if value not in allowed:
-            raise BadRequest(f"{path} must be one of {', '.join(choices)}, got {value!r}")
+        # A string first: a list or an object cannot even be looked up in a set (TypeError).
+        if not isinstance(value, str) or value not in allowed:
+            raise BadRequest(
+                f"{path} must be one of {', '.join(choices)}, got {_describe_value(value)}"
+            )
         return value
 
     return check
@@ -397,7 +407,7 @@ class PublishedData:
 def check_event_types(values: list[str], what: str = "eventTypes") -> list[str]:
     """Event-type filters must name known types (a typo would otherwise silently match nothing)."""
     for value in values:
-        if value not in EVENT_TYPES:
+        if not isinstance(value, str) or value not in EVENT_TYPES:
             raise BadRequest(f"{what}: unknown event type {value!r}")
     return values
 

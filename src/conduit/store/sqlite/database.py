@@ -141,6 +141,11 @@ class Database:
         """Run `fn` on this thread's read connection (point reads take microseconds: no hop)."""
         return fn(self.reader())
 
+    @property
+    def queued_jobs(self) -> int:
+        """Write jobs waiting for the writer (for tests and introspection)."""
+        return self._jobs.qsize()
+
     # ---- writes ----------------------------------------------------------------------------------
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
