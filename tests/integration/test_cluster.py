@@ -8,13 +8,14 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 import requests
 
 from tests.harness.backends import POSTGRESQL, new_database
 from tests.harness.cluster import Cluster
 from tests.harness.events import open_stream
-from tests.harness.receivers import Receiver
+from tests.harness.receivers import Answer, Received, Receiver, Switch
 from tests.harness.stored import read_database
 
 pytestmark = pytest.mark.backends(POSTGRESQL)
@@ -119,3 +120,51 @@ def test_conduit_migrate_brings_an_empty_database_up_to_date(tmp_path: Path) -> 
         assert cluster.session().get(f"{cluster.nodes[0].api}/projects").status_code == 200
     finally:
         cluster.stop()
+
+
+def test_a_failing_connector_is_probed_one_event_at_a_time_across_nodes(tmp_path: Path) -> None:
+    """With the receiver down, two nodes holding queued events send one probe at a time between
+    them (a lease on the connector row), never one each; when it recovers, everything arrives."""
+    switch = Switch(503)
+
+    def behaviour(request: Received, index: int) -> Answer:
+        return Answer(switch.status, delay=1.0)  # slow enough for overlapping probes to show
+
+    cluster = Cluster(tmp_path, new_database(), size=2)
+    with Receiver(behaviour) as receiver:
+        try:
+            cluster.start()
+            session = cluster.session()
+            first, second = cluster.nodes
+            project = _project(session, first.api)
+            res = session.post(
+                f"{first.api}/projects/{project}/dataconnectors",
+                json={"type": "HTTP_PUSH", "httpConfig": {"url": receiver.url}},
+            )
+            assert res.status_code == 200, res.text
+            device = session.post(
+                f"{first.api}/projects/{project}/devices", json={"type": "touch"}
+            ).json()["name"]
+            for node in (first, second):  # each node learns of the failure by its own attempt
+                assert session.post(f"{node.api}/{device}:publish", json={"touch": {}}).ok
+            connector = res.json()["name"]
+            deadline = time.monotonic() + 15  # both failures answered and recorded
+            while (
+                session.get(f"{first.api}/{connector}:metrics").json()["metrics"]["errorCount"] < 2
+            ):
+                assert time.monotonic() < deadline, "the first attempts did not fail in time"
+                time.sleep(0.05)
+            for i in range(10):
+                node = cluster.nodes[i % 2]
+                assert session.post(f"{node.api}/{device}:publish", json={"touch": {}}).ok
+            receiver.max_active = 0
+            seen = receiver.count()
+            receiver.wait_for(seen + 3, timeout=30)  # three probes, spaced by the backoff
+            assert receiver.max_active == 1
+            switch.status = 200
+            deadline = time.monotonic() + 60  # every event arrives once a probe succeeds
+            while len({orjson.loads(r.body)["event"]["eventId"] for r in receiver.requests}) < 12:
+                assert time.monotonic() < deadline, "not every event arrived"
+                time.sleep(0.05)
+        finally:
+            cluster.stop()

@@ -8,9 +8,9 @@ How work reaches the wire:
   claim write, no read, no polling delay, no waiting for one delivery to start the next.
 - *Backlog rows* (retries, rows a busy or failing connector could not take, rows of a crashed
   predecessor or of another node) are claimed per connector from the store in bounded pages
-  (`store.claim_due`) when
-  that connector has free slots; the loop knows when to look because it wrote their `next_attempt`
-  itself (and re-checks every connector every few seconds as a safety net).
+  (`store.claim_due`) when that connector has free slots; the loop knows when to look because it
+  wrote their `next_attempt` itself, or another node's `NOTIFY` says so (and it re-checks every
+  connector every few seconds as a safety net).
 
 Slots: at most `settings.max_in_flight` attempts in flight, and `max_in_flight_per_connector` per
 connector; retries may hold only part of either (`policy.retry_limit`), the rest is kept for first
