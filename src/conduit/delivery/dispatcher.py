@@ -345,9 +345,9 @@ class Dispatcher:
                 started += 1
             if probing and not started:
                 # The probe right was taken but nothing went out (the row expired, or another
-                # node took it): hand the right back rather than block probes until it lapses.
-                self._pending.probes[state.id] = 0.0
-                self._request_flush()
+                # node took it): hand the right back, before this connector is looked at again,
+                # rather than block probes until it lapses.
+                await self.store.settle(Settlement(probes={state.id: 0.0}), now)
             if current is not None:
                 # A full page means more may be due right now; otherwise look when the next row is.
                 current.backlog_at = None
@@ -457,11 +457,16 @@ class Dispatcher:
     def _settle_expired(self, row: Delivery) -> None:
         self._sending.add(row.id)
         self._pending.expired.append((row.id, row.connector_id))
-        self._pending_effects.append(lambda: self._expired_settled(row.id))
+        self._pending_effects.append(lambda: self._expired_settled(row))
         self._request_flush()
 
-    def _expired_settled(self, row_id: int) -> None:
-        self._sending.discard(row_id)
+    def _expired_settled(self, row: Delivery) -> None:
+        """The expired row is gone: look at its connector's queue again now, so an emptied queue
+        is seen as such (idle, not failing) at once, not at the next safety-net rescan."""
+        self._sending.discard(row.id)
+        state = self.connectors.get(row.connector_id)
+        if state is not None:
+            state.note_backlog(self.clock.now())
 
     def _rescheduled(self, state: ConnectorState, row_id: int, retry_at: float) -> None:
         self._sending.discard(row_id)

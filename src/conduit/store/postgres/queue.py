@@ -250,11 +250,10 @@ class PgQueue:
 
     async def settle(self, batch: Settlement, now: float) -> Settled:
         """Write a batch of outcomes, touching only rows this node holds: one statement (so one
-        round trip and one commit, whatever the batch holds), plus a transaction of its own for
-        the rare batch that disables a connector."""
+        round trip and one commit, whatever the batch holds), inside a transaction with the
+        disables for the rare batch that disables a connector."""
         health = sorted(set(batch.health) | set(batch.probes))
-        row = await self.db.pool.fetchrow(
-            _SETTLE,
+        args = (
             self.node_id,
             batch.acked,
             [r[0] for r in batch.rescheduled],
@@ -272,19 +271,21 @@ class PgQueue:
             [batch.probes.get(c, 0.0) for c in health],
             CHANNEL,
         )
-        expired: Counter[str] = Counter(row[0] or [])
+        if not batch.disable:
+            row = await self.db.pool.fetchrow(_SETTLE, *args)
+            return Settled(Counter(row[0] or []))
         dropped = 0
-        if batch.disable:
-            async with self.db.pool.acquire() as conn, conn.transaction():
-                for connector_id in batch.disable:
-                    status = await conn.fetchval(
-                        "SELECT status FROM dataconnectors WHERE id = $1 FOR UPDATE", connector_id
-                    )
-                    if status == ACTIVE:
-                        dropped += await set_connector_status(
-                            conn, connector_id, SYSTEM_DISABLED, now
-                        )
-        return Settled(expired, dropped)
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            # A disable commits with the outcome that caused it: nobody sees the failure logged
+            # while the connector still looks ACTIVE.
+            row = await conn.fetchrow(_SETTLE, *args)
+            for connector_id in batch.disable:
+                status = await conn.fetchval(
+                    "SELECT status FROM dataconnectors WHERE id = $1 FOR UPDATE", connector_id
+                )
+                if status == ACTIVE:
+                    dropped += await set_connector_status(conn, connector_id, SYSTEM_DISABLED, now)
+        return Settled(Counter(row[0] or []), dropped)
 
     async def expire_old(self, received_by: float, limit: int) -> Counter[str]:
         async with self.db.pool.acquire() as conn, conn.transaction():
