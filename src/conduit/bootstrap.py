@@ -31,7 +31,9 @@ async def bootstrap(ctx: Context) -> None:
 
     The credentials file is written before the database commit, and the records are committed in one
     transaction: a crash in between leaves no organization, so the next start simply bootstraps
-    again (overwriting the file), and never a database whose only admin key was lost.
+    again (overwriting the file), and never a database whose only admin key was lost. Of nodes
+    starting together on one empty database exactly one bootstraps; the others remove the file
+    they wrote.
     """
     store = ctx.store
     path = ctx.settings.data_dir / CREDENTIALS_FILE
@@ -61,7 +63,12 @@ async def bootstrap(ctx: Context) -> None:
     key = Key(id=new_id(now), service_account_id=account.id, create_time=now)
     secret = new_key_secret()
     write_credentials(path, key.id, secret, account.email, ctx.settings.base_url)
-    await store.bootstrap_platform(org, project, account, key, ctx.secrets.encrypt(secret))
+    if not await store.bootstrap_platform(org, project, account, key, ctx.secrets.encrypt(secret)):
+        # Another node bootstrapped the shared database first: its credentials are the real ones,
+        # and the file just written names a key that exists nowhere.
+        path.unlink(missing_ok=True)
+        _print_hint(ctx, path, secret=None)
+        return
     _print_hint(ctx, path, secret=secret)
 
 

@@ -273,16 +273,22 @@ class PgDevices:
         now: float,
         born_claimed_until: float,
     ) -> Recorded:
+        """Apply `compute` to each target's labels in one transaction (see the contract).
+
+        Every target row is locked up front in one statement, in id order: two batches naming the
+        same devices in different orders (from this node or another) then queue behind each other
+        instead of deadlocking, as they would locking row by row in the order given."""
         recorded = Recorded([], [])
+        unique = list(dict.fromkeys(targets))
         async with self.db.pool.acquire() as conn, conn.transaction():
-            for project_id, device_id in dict.fromkeys(targets):
-                row = await conn.fetchrow(
-                    f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = $1 AND project_id = $2"
-                    " FOR UPDATE",
-                    device_id,
-                    project_id,
-                )
-                device = device_from_row(row) if row else None
+            locked = await conn.fetch(
+                f"SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ANY($1::text[])"
+                " ORDER BY id FOR UPDATE",
+                sorted({device_id for _, device_id in unique}),
+            )
+            devices = {(r["project_id"], r["id"]): device_from_row(r) for r in locked}
+            for project_id, device_id in unique:
+                device = devices.get((project_id, device_id))
                 outcome = decide(project_id, device_id, device, compute, timestamp, now)
                 if isinstance(outcome, LabelFailure):
                     recorded.failures.append(outcome)
