@@ -3,6 +3,7 @@ expiry, 5-day disable."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -187,11 +188,12 @@ async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_p
 async def test_requests_failing_together_count_as_one_connector_failure(tmp_path: Path) -> None:
     """A receiver going down under load fails every request in flight; the connector's backoff
     must start at 1 s, not at the 5-minute cap."""
-    with Receiver(slow(0.3, status=502)) as receiver:
+    with Receiver(slow(1.0, status=502)) as receiver:
         async with running_engine(tmp_path) as engine:
             cid = await engine.connector(receiver.url)
-            for _ in range(30):
-                await engine.publish()
+            await engine.publish()  # the device, made once
+            await asyncio.gather(*(engine.publish() for _ in range(29)))  # the rest at once
+
             await eventually(lambda: len(engine.attempts(cid)) == 30)
             assert receiver.max_active == 30  # they were all in flight together
             state = engine.dispatcher.connectors[cid]
