@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Route
 
 from conduit.api.http import ok, page_response, paginate, query_param, read_json
 from conduit.api.members import member_routes
+from conduit.api.stream_access import access_changed
 from conduit.auth.principal import authenticate
 from conduit.context import context_of
 from conduit.domain.accounts import (
@@ -139,6 +140,7 @@ async def delete_project(request: Request) -> Response:
     await principal.require_project(project_id, "project.delete")
     if not await context_of(request).store.delete_project(project_id):
         raise NotFound(f"project {project_id} not found")
+    access_changed(request)
     return ok()
 
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conduit.api.http import ok, page_response, paginate, read_json
+from conduit.api.stream_access import access_changed
 from conduit.auth.account_management import require_may_manage
 from conduit.auth.principal import authenticate
 from conduit.auth.secrets import new_key_secret
@@ -147,6 +148,7 @@ async def delete_service_account(request: Request) -> Response:
     account = await _authorized_account(request, "serviceaccount.delete", manage=True)
     if not await context_of(request).store.delete_service_account(account.id):
         raise NotFound(f"service account {account.id} not found")
+    access_changed(request)
     return ok()
 
 
@@ -183,6 +185,7 @@ async def delete_key(request: Request) -> Response:
     _, key = await _authorized_key(request, "serviceaccount.key.delete", manage=True)
     if not await context_of(request).store.delete_key(key.id):
         raise NotFound(f"key {key.id} not found")
+    access_changed(request)
     return ok()
 
 
