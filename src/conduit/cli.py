@@ -153,6 +153,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from conduit.app import create_app
+    from conduit.http_guard import guarded_protocol
     from conduit.startup import StartupRefused, preflight
 
     try:
@@ -171,6 +172,8 @@ def serve(settings: Settings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=10,
         server_header=False,
+        http=guarded_protocol(settings),
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once shutdown is complete; with these handlers in
