@@ -273,7 +273,7 @@ _DEVICE_FILTERS = (
 # Keyed by handler name; `test_openapi` checks that every route has one.
 OPERATIONS: dict[str, Operation] = {
     "healthz": Operation("Health"),
-    "errors_doc": Operation("Empty", media_type="text/html"),
+    "errors_doc": Operation("Empty", media_type="text/markdown"),
     "metrics": Operation("Empty", media_type="text/plain"),
     "openapi": Operation("Empty"),
     "token": Operation(
