@@ -119,7 +119,7 @@ def run_pass(
     if max_examples is not None:
         cmd += ["--max-examples", str(max_examples)]
     if max_time is not None:
-        cmd += ["--max-time", str(max_time)]
+        cmd += ["--max-time", str(max(1, int(max_time)))]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=config.parent, check=False)
     output = done.stdout + done.stderr
     return PassResult(
@@ -152,7 +152,6 @@ def fuzz(
     server = ServerProcess(data_dir=data_dir, database="").start()
     try:
         config = _config(prepare(server), data_dir)
-        share = None if max_time is None else max_time / 4
         return [
             run_pass(
                 server,
@@ -162,7 +161,7 @@ def fuzz(
                 only_deletes=deletes,
                 seed=seed,
                 max_examples=max_examples,
-                max_time=share,
+                max_time=None if max_time is None else max_time * (0.1 if deletes else 0.4),
             )
             for creds in (True, False)
             for deletes in (False, True)
@@ -177,7 +176,7 @@ def fuzz(
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--max-examples", type=int, default=None)
+    parser.add_argument("--max-examples", type=int, default=None, help="per operation")
     parser.add_argument("--max-time", type=float, default=None, help="seconds, over all passes")
     parser.add_argument("--verbose", action="store_true", help="print schemathesis' output")
     args = parser.parse_args()
@@ -202,7 +201,7 @@ def main() -> int:
         for r in results
     ]
     print(json.dumps(summary, indent=2))
-    return 1 if any(r.failures for r in results) else 0
+    return 1 if any(r.failures or not r.cases for r in results) else 0
 
 
 if __name__ == "__main__":
