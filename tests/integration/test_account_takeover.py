@@ -89,3 +89,36 @@ def test_a_project_admin_still_manages_its_own_projects_accounts(
     assert session.post(f"{url}/keys", json={}).status_code == 200
     assert session.patch(url, json={"displayName": "renamed"}).status_code == 200
     assert session.delete(url).status_code == 200
+
+
+def test_deleting_a_project_needs_what_deleting_its_accounts_needs(
+    dt: Any, server: ServerProcess, project_id: str, organization_id: str
+) -> None:
+    """A project's accounts go with it, so its admin must cover their roles elsewhere too."""
+    admin = make_account(server, project_id, role=dt_module.Role.PROJECT_ADMIN)
+    other = (
+        requests.post(
+            f"{server.api}/projects",
+            json={"displayName": "other", "organization": f"organizations/{organization_id}"},
+            auth=server.session().auth,
+        )
+        .json()["name"]
+        .split("/")[1]
+    )
+    doomed = (
+        requests.post(
+            f"{server.api}/projects",
+            json={"displayName": "doomed", "organization": f"organizations/{organization_id}"},
+            auth=server.session().auth,
+        )
+        .json()["name"]
+        .split("/")[1]
+    )
+    dt.Project.add_member(doomed, admin.email, [dt_module.Role.PROJECT_ADMIN])
+    roaming = make_account(server, doomed)
+    dt.Project.add_member(other, roaming.email, [dt_module.Role.PROJECT_ADMIN])
+    assert_error(admin.session().delete(f"{server.api}/projects/{doomed}"), 403)
+    assert roaming.session().get(f"{server.api}/projects/{other}").status_code == 200
+
+    dt.Project.remove_member(roaming.account_id, other)
+    assert admin.session().delete(f"{server.api}/projects/{doomed}").status_code == 200
