@@ -28,6 +28,9 @@ REVOCATIONS: dict[str, Revoke] = {
     "account deleted": lambda dt, a: dt.ServiceAccount.delete_service_account(
         a.account_id, a.project_id
     ),
+    "basic auth disabled": lambda dt, a: dt.ServiceAccount.update_service_account(
+        a.account_id, a.project_id, basic_auth_enabled=False
+    ),
 }
 
 

@@ -135,6 +135,8 @@ async def update_service_account(request: Request) -> Response:
     )
     if updated is None:
         raise NotFound(f"service account {account.id} not found")
+    if basic is False:
+        access_changed(request)
     return ok(service_account_json(updated))
 
 

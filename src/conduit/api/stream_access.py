@@ -1,10 +1,10 @@
 """Whether an open `:stream` may go on: its caller's access, re-checked while it runs.
 
 A request is authorized once, but a stream lives for hours: without a re-check a member removed
-from the project, a deleted key or account, or an expired access token would keep receiving events
-and label values. So a stream re-checks what opened it every `RECHECK_SECONDS` (other nodes' changes
-reach it that way), at once when an access change is made through this node (`access_changed`),
-and ends when the token it opened with expires.
+from the project, a deleted key or account, Basic auth switched off, or an expired access token
+would keep receiving events and label values. So a stream re-checks what opened it every
+`RECHECK_SECONDS` (other nodes' changes reach it that way), at once when an access change is made
+through this node (`access_changed`), and ends when the token it opened with expires.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ class StreamAccess:
         """Why the stream must end now, or None while its caller may still read it."""
         if self.expires is not None and now >= self.expires:
             return Unauthorized("the access token this stream opened with has expired; reconnect")
-        if not await self.principal.still_holds_key():
-            return Unauthorized("the credentials this stream opened with no longer exist")
+        if not await self.principal.still_valid():
+            return Unauthorized("the credentials this stream opened with are no longer valid")
         if self.permission not in await self.principal.project_permissions(self.project_id):
             return Forbidden(f"access to project {self.project_id} was revoked")
         return None
