@@ -7,6 +7,7 @@ and one account may not hold more than its share of streams.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +17,8 @@ import disruptive as dt_module
 import pytest
 import requests
 
+from conduit.auth.secrets import SecretBox
+from conduit.auth.tokens import ACCESS_TOKEN_LIFETIME, issue_access_token
 from tests.harness.accounts import ActingAccount, make_account
 from tests.harness.events import create_device, open_stream, publish
 from tests.harness.server import ServerProcess
@@ -90,3 +93,22 @@ def test_one_account_holds_at_most_its_share_of_streams(tmp_path: Path) -> None:
         second.close()
     finally:
         server.stop()
+
+
+def test_a_stream_ends_when_the_token_it_opened_with_expires(
+    dt: Any, server: ServerProcess, project_id: str
+) -> None:
+    """A token issued an hour ago, minus two seconds, as the server itself would have issued it."""
+    reader = make_account(server, project_id, role=dt_module.Role.PROJECT_USER)
+    box = SecretBox.load_or_create(server.data_dir, os.environ.get("CONDUIT_SECRET_KEY"))
+    issued = time.time() - ACCESS_TOKEN_LIFETIME + 2
+    token = issue_access_token(box.signing_key(), reader.account_id, reader.key_id, issued)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    stream = open_stream(session, server, f"projects/{project_id}/devices:stream")
+    try:
+        payload = stream.next_payload()  # the read times out (5 s) if the stream goes on
+        assert payload["error"]["code"] == 401 and "expired" in payload["error"]["message"]
+        assert time.time() - issued - ACCESS_TOKEN_LIFETIME < 3.0
+    finally:
+        stream.close()
