@@ -11,6 +11,7 @@ may hold at most `--max-streams-per-account` streams at once (429 beyond).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -25,7 +26,7 @@ from conduit.api.http import JSON, query_list, query_param
 from conduit.api.stream_access import RECHECK_SECONDS, StreamAccess
 from conduit.auth.principal import authenticate
 from conduit.context import context_of
-from conduit.domain.errors import ApiError, BadRequest
+from conduit.domain.errors import ApiError, BadRequest, ServiceUnavailable
 from conduit.domain.event_types import (
     check_device_type,
     check_event_types,
@@ -36,6 +37,8 @@ from conduit.domain.event_types import (
 from conduit.domain.ids import new_id
 from conduit.domain.labels import parse_label_filters
 from conduit.stream_hub import TOO_SLOW, StreamClosed, StreamFilter, StreamHub
+
+log = logging.getLogger("conduit.stream")
 
 MIN_PING = 0.1
 MAX_PING = 3600.0
@@ -122,7 +125,11 @@ def _open(request: Request, access: StreamAccess, stream_filter: StreamFilter) -
                 now = ctx.clock.now()
                 due = now >= next_check or (access.expires is not None and now >= access.expires)
                 if sub.take_recheck() or due:
-                    refused = await access.revoked(now)
+                    try:
+                        refused = await access.revoked(now)
+                    except Exception:  # fail closed: a stream that cannot be re-checked ends
+                        log.warning("could not re-check a stream's access", exc_info=True)
+                        refused = ServiceUnavailable("access could not be re-checked; reconnect")
                     if refused is not None:
                         yield _in_stream_error(refused.status, refused.message, sse)
                         return
