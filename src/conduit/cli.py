@@ -72,9 +72,42 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rate-limit",
         action="store_true",
-        default=(env("RATE_LIMIT") or "").lower() in ("1", "true", "yes", "on"),
+        default=_flag(env("RATE_LIMIT")),
         help="limit each account to 25 requests per 5 s with bursts (429 + Retry-After beyond)",
     )
+    parser.add_argument(
+        "--metrics-token",
+        default=env("METRICS_TOKEN"),
+        help="require `Authorization: Bearer TOKEN` on /metrics (default: open)",
+    )
+    parser.add_argument(
+        "--redact-secrets",
+        action="store_true",
+        default=_flag(env("REDACT_SECRETS")),
+        help="hide connectors' signature secrets and header values from read-only callers",
+    )
+    parser.add_argument(
+        "--max-streams-per-account",
+        type=int,
+        default=env("MAX_STREAMS_PER_ACCOUNT", "10"),
+        help="open :stream connections one account may hold at once",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=env("MAX_CONNECTIONS", "1000"),
+        help="open connections the server accepts at once (beyond: 503 and close)",
+    )
+    parser.add_argument(
+        "--request-head-timeout",
+        type=float,
+        default=env("REQUEST_HEAD_TIMEOUT", "10"),
+        help="seconds a client has to send a request's line and headers (slowloris)",
+    )
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -98,6 +131,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
         rate_limit=args.rate_limit,
         role=args.role,
         lease_seconds=args.lease_seconds,
+        metrics_token=args.metrics_token or None,
+        redact_secrets=args.redact_secrets,
+        max_streams_per_account=args.max_streams_per_account,
+        max_connections=args.max_connections,
+        request_head_timeout=args.request_head_timeout,
     )
 
 
@@ -115,6 +153,7 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from conduit.app import create_app
+    from conduit.http_guard import guarded_protocol
     from conduit.startup import StartupRefused, preflight
 
     try:
@@ -133,6 +172,8 @@ def serve(settings: Settings) -> int:
         lifespan="on",
         timeout_graceful_shutdown=10,
         server_header=False,
+        http=guarded_protocol(settings),
+        timeout_keep_alive=5,
     )
     server = uvicorn.Server(config)
     # uvicorn re-raises the signal that stopped it once shutdown is complete; with these handlers in

@@ -30,6 +30,16 @@ class Settings:
     role: str = "all"
     # How long a claimed delivery stays invisible to other nodes' claims (extended while in flight).
     lease_seconds: float = 30.0
+    # A bearer token `/metrics` requires; None leaves it open, as Prometheus scrapers expect.
+    metrics_token: str | None = None
+    # Hide connectors' signature secrets and header values from callers who cannot update them.
+    redact_secrets: bool = False
+    # Open `:stream` connections one account may hold at once.
+    max_streams_per_account: int = 10
+    # Open connections the server accepts at once; beyond it a new one gets 503 and is closed.
+    max_connections: int = 1000
+    # Seconds a client has to send a whole request head (request line and headers): slowloris.
+    request_head_timeout: float = 10.0
 
     @property
     def database_target(self) -> str | Path:

@@ -176,7 +176,9 @@ async def run_demo(settings: Settings, receiver_port: int, interval: float) -> N
     loopback = parse_networks(["127.0.0.0/8"])[0]
     if loopback not in settings.allow_network:
         settings.allow_network.append(loopback)
-    secret = secrets.token_urlsafe(16)
+    # At least 32 bytes: HS256 with a shorter key is weak, and the receiver's JWT library says so by
+    # printing an insecure-key-length warning into the demo's output.
+    secret = secrets.token_urlsafe(32)
     receiver = DemoReceiver(secret)
     runner = await _start_receiver(receiver, receiver_port)
     app = create_app(settings)

@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any
 
 from conduit.context import Context
-from conduit.domain.errors import ServiceUnavailable
+from conduit.domain.errors import ServiceUnavailable, TooManyRequests
 from conduit.domain.labels import LabelFilter, matches_all
 from conduit.store.records import Notice, StoredEvent
 
@@ -66,11 +66,16 @@ class StreamClosed(Exception):
 class Subscription:
     """One open stream's queue of envelope bytes."""
 
-    def __init__(self, project_id: str, filter: StreamFilter, capacity: int) -> None:
+    def __init__(
+        self, project_id: str, filter: StreamFilter, capacity: int, account_id: str = ""
+    ) -> None:
         self.project_id = project_id
         self.filter = filter
         self.capacity = capacity
+        self.account_id = account_id
         self.closed: str | None = None
+        # Set when someone's access changed on this node: the stream re-checks its own at once.
+        self.recheck = False
         self._items: deque[bytes] = deque()
         self._wake = asyncio.Event()
 
@@ -85,6 +90,14 @@ class Subscription:
         self._wake.set()
         return True
 
+    def request_recheck(self) -> None:
+        self.recheck = True
+        self._wake.set()
+
+    def take_recheck(self) -> bool:
+        requested, self.recheck = self.recheck, False
+        return requested
+
     def close(self, reason: str) -> None:
         if self.closed is None:
             self.closed = reason
@@ -92,8 +105,9 @@ class Subscription:
             self._wake.set()
 
     async def next_batch(self, wait: float | None) -> list[bytes]:
-        """Everything queued (waiting up to `wait` s; [] if none); `StreamClosed` once closed."""
-        if not self._items and self.closed is None:
+        """Everything queued (waiting up to `wait` s; [] if none, or a recheck was requested);
+        `StreamClosed` once closed."""
+        if not self._items and self.closed is None and not self.recheck:
             self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), wait)
@@ -114,6 +128,7 @@ class StreamHub:
         self.capacity = capacity
         self.closing = False
         self._by_project: dict[str, set[Subscription]] = {}
+        self._per_account: dict[str, int] = {}
         self._restore: list[tuple[int, Any, Callable[[int, FrameType | None], None]]] = []
         # Event ids other nodes committed, in commit order, for the local subscribers.
         self._remote: asyncio.Queue[list[str]] = asyncio.Queue()
@@ -122,19 +137,49 @@ class StreamHub:
 
     # ---- subscribers -----------------------------------------------------------------------------
 
-    def subscribe(self, project_id: str, filter: StreamFilter) -> Subscription:
+    def subscribe(
+        self,
+        project_id: str,
+        filter: StreamFilter,
+        account_id: str = "",
+        max_per_account: int | None = None,
+    ) -> Subscription:
+        """A new subscriber; 429 when the account already holds `max_per_account` open streams (one
+        account must not be able to hold every connection the server has)."""
         if self.closing:
             raise ServiceUnavailable("the server is shutting down; reconnect shortly")
-        sub = Subscription(project_id, filter, self.capacity)
+        held = self._per_account.get(account_id, 0)
+        if max_per_account is not None and held >= max_per_account:
+            raise TooManyRequests(
+                f"this account already holds {held} open streams, the most allowed; close one",
+                headers={"Retry-After": "5"},
+            )
+        sub = Subscription(project_id, filter, self.capacity, account_id)
         self._by_project.setdefault(project_id, set()).add(sub)
+        self._per_account[account_id] = held + 1
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
         subs = self._by_project.get(sub.project_id)
-        if subs is not None:
-            subs.discard(sub)
-            if not subs:
-                del self._by_project[sub.project_id]
+        if subs is None or sub not in subs:
+            return
+        subs.discard(sub)
+        if not subs:
+            del self._by_project[sub.project_id]
+        held = self._per_account.get(sub.account_id, 0) - 1
+        if held > 0:
+            self._per_account[sub.account_id] = held
+        else:
+            self._per_account.pop(sub.account_id, None)
+
+    def streams_of(self, account_id: str) -> int:
+        return self._per_account.get(account_id, 0)
+
+    def access_changed(self) -> None:
+        """Someone's roles, keys or account changed: every stream re-checks its own access now."""
+        for subs in self._by_project.values():
+            for sub in subs:
+                sub.request_recheck()
 
     def subscriber_count(self, project_id: str | None = None) -> int:
         if project_id is not None:
@@ -159,6 +204,7 @@ class StreamHub:
             for sub in list(subs):
                 sub.close(reason)
         self._by_project.clear()
+        self._per_account.clear()
 
     # ---- lifecycle -------------------------------------------------------------------------------
 

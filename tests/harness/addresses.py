@@ -24,3 +24,7 @@ BLOCKED_ADDRESSES = [
     "::",
     "2001:db8::1",
 ]
+
+# Loopback written in IPv4's legacy forms, which `connect()` and `getaddrinfo` accept (`inet_aton`)
+# but `ipaddress` does not: a check must read them as the socket layer will.
+LEGACY_LOOPBACK_HOSTS = ["2130706433", "127.1", "0x7f.0.0.1", "0177.0.0.1", "0x7f000001", "127.0.1"]

@@ -461,3 +461,19 @@ def test_rate_limit_is_per_account_and_the_client_waits_as_told(
         assert time.monotonic() - started >= 0.9
     finally:
         disruptive.base_url, disruptive.default_auth = saved
+
+
+def test_the_audience_is_the_advertised_endpoint_not_the_host_header(
+    server: ServerProcess,
+) -> None:
+    """An assertion made for another server must not be accepted because the client named that
+    server in `Host`."""
+    elsewhere = assertion(server.credentials, aud="http://evil.example/oauth2/token")
+    res = requests.post(
+        f"{server.url}/oauth2/token",
+        data={"assertion": elsewhere, "grant_type": GRANT_TYPE},
+        headers={"Host": "evil.example"},
+        timeout=5,
+    )
+    assert "audience" in assert_error(res, 400)["error"]
+    assert grant(server, assertion(server.credentials)).status_code == 200

@@ -168,3 +168,36 @@ def test_a_failing_connector_is_probed_one_event_at_a_time_across_nodes(tmp_path
                 time.sleep(0.05)
         finally:
             cluster.stop()
+
+
+def test_a_stream_ends_when_access_is_revoked_on_another_node(tmp_path: Path) -> None:
+    """The node holding the stream hears nothing of the change: its periodic re-check ends it."""
+    cluster = Cluster(tmp_path, new_database(), size=2)
+    try:
+        cluster.start()
+        first, second = cluster.nodes
+        admin = cluster.session()
+        project = _project(admin, first.api)
+        account = admin.post(
+            f"{first.api}/projects/{project}/serviceaccounts", json={"enableBasicAuth": True}
+        ).json()
+        made = admin.post(f"{first.api}/{account['name']}/keys", json={}).json()
+        member = admin.post(
+            f"{first.api}/projects/{project}/members",
+            json={"email": account["email"], "roles": ["roles/project.user"]},
+        )
+        assert member.status_code == 200, member.text
+        reader = requests.Session()
+        reader.auth = (made["key"]["id"], made["secret"])
+        stream = open_stream(reader, second, f"projects/{project}/devices:stream", read_timeout=10)
+        try:
+            removed = admin.delete(f"{first.api}/{member.json()['name']}")
+            assert removed.status_code == 200
+            revoked = time.monotonic()
+            payload = stream.next_payload()
+            assert payload["error"]["code"] == 403, payload
+            assert time.monotonic() - revoked < 5.0  # 2 s re-check + 1 s role cache, with slack
+        finally:
+            stream.close()
+    finally:
+        cluster.stop()

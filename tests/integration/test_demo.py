@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +52,9 @@ def test_demo_delivers_verified_pushes_and_stops_cleanly(tmp_path: Path) -> None
         assert f" {event_type} " in output, f"no {event_type} push in:\n{output}"
     assert "stopped after" in output
     assert code == 0, output
+    secret = re.search(r"signed with secret '([^']+)'", output)
+    assert secret is not None and len(secret.group(1).encode()) >= 32, output
+    assert "InsecureKeyLength" not in output and "Warning" not in output, output
 
 
 def test_demo_reuses_its_fleet_on_a_second_run(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from conduit.delivery.http import (
     status_class,
 )
 from conduit.domain.errors import BadRequest
-from tests.harness.addresses import BLOCKED_ADDRESSES
+from tests.harness.addresses import BLOCKED_ADDRESSES, LEGACY_LOOPBACK_HOSTS
 from tests.harness.receivers import Receiver
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
@@ -156,3 +156,34 @@ def test_targets_parse_once_and_refuse_non_http_urls() -> None:
     assert literal is not None and literal.literal
     for bad in ("ftp://example.com/", "https://user:pw@example.com/", "not a url", "https:///x"):
         assert parse_target(bad) is None, bad
+
+
+@pytest.mark.parametrize("host", LEGACY_LOOPBACK_HOSTS)
+async def test_legacy_ipv4_forms_are_judged_as_the_address_they_reach(host: str) -> None:
+    """A URL stored while loopback was allowed must be refused once it is not (the allowed networks
+    shrank), however its address is written; and while it is allowed, it reaches loopback."""
+    with Receiver() as receiver:
+        url = f"http://{host}:{receiver.port}/hook"
+        target = parse_target(url)
+        assert target is not None and target.literal and target.host == "127.0.0.1"
+        for networks, reached in (([], False), (LOOPBACK, True)):
+            client = PushClient(Settings(allow_network=networks))  # type: ignore[arg-type]
+            await client.start()
+            try:
+                outcome = await client.post(target, b"{}", {})
+            finally:
+                await client.close()
+            assert outcome.success is reached, (networks, outcome)
+            if not reached:
+                assert outcome.error == "blocked_address"
+        assert receiver.count() == 1
+
+
+@pytest.mark.parametrize("host", LEGACY_LOOPBACK_HOSTS)
+def test_legacy_ipv4_forms_are_refused_at_create_time_without_dns(host: str) -> None:
+    def no_dns(_host: str, _port: int) -> list[str]:
+        raise AssertionError(f"{_host} is an address, not a name to resolve")
+
+    with pytest.raises(BadRequest, match=r"127\.0\.0\.1"):
+        check_url(f"https://{host}/hook", [], resolve=no_dns)
+    check_url(f"http://{host}/hook", LOOPBACK, resolve=no_dns)  # type: ignore[arg-type]

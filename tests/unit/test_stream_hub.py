@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from conduit.domain.errors import ServiceUnavailable
+from conduit.domain.errors import ServiceUnavailable, TooManyRequests
 from conduit.domain.labels import LabelFilter
 from conduit.stream_hub import (
     SHUTDOWN,
@@ -97,3 +97,39 @@ async def test_shutdown_ends_every_stream_and_refuses_new_ones() -> None:
     with pytest.raises(ServiceUnavailable):
         hub.subscribe("p1", StreamFilter())
     assert hub.subscriber_count() == 0
+
+
+async def test_an_account_holds_at_most_its_share_of_subscriptions() -> None:
+    hub = make_hub()
+    first = hub.subscribe("p1", StreamFilter(), "acct", max_per_account=2)
+    hub.subscribe("p2", StreamFilter(), "acct", max_per_account=2)
+    with pytest.raises(TooManyRequests):
+        hub.subscribe("p1", StreamFilter(), "acct", max_per_account=2)
+    hub.subscribe("p1", StreamFilter(), "other", max_per_account=2)
+    hub.unsubscribe(first)
+    hub.unsubscribe(first)  # twice (dropped, then the stream's own cleanup) counts once
+    hub.subscribe("p1", StreamFilter(), "acct", max_per_account=2)
+    assert hub.streams_of("acct") == 2
+
+
+async def test_an_access_change_wakes_every_waiting_stream_to_recheck() -> None:
+    hub = make_hub()
+    sub = hub.subscribe("p1", StreamFilter(), "acct")
+    waiting = asyncio.create_task(sub.next_batch(None))
+    await asyncio.sleep(0)
+    hub.access_changed()
+    assert await asyncio.wait_for(waiting, 1) == []
+    assert sub.take_recheck() and not sub.take_recheck()
+
+
+async def test_a_stream_ends_when_its_token_expires() -> None:
+    from conduit.api.stream_access import StreamAccess
+    from conduit.domain.errors import Unauthorized
+
+    class Unreachable:
+        def __getattr__(self, name: str) -> Any:
+            raise AssertionError("an expired token needs no lookup")
+
+    principal: Any = SimpleNamespace(expires=100.0, ctx=SimpleNamespace(store=Unreachable()))
+    refused = await StreamAccess(principal, "p1", "device.read").revoked(now=100.0)
+    assert isinstance(refused, Unauthorized) and "expired" in refused.message

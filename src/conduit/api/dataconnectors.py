@@ -49,9 +49,29 @@ UPDATE_MASK_PARAMS = ("update_mask", "updateMask")
 # ---- rendering -----------------------------------------------------------------------------------
 
 
-def dataconnector_json(ctx: Context, connector: DataConnector) -> dict[str, Any]:
-    """The full resource, as DT Cloud returns it: the signature secret included, `""` when unset."""
+REDACTED = "<redacted>"
+
+
+def should_redact(ctx: Context, granted: set[str]) -> bool:
+    """DT returns the secret and headers to every reader; an operator may hide them from callers who
+    cannot change them anyway (`--redact-secrets`), so a read-only key cannot leak them."""
+    return ctx.settings.redact_secrets and "dataconnector.update" not in granted
+
+
+def dataconnector_json(
+    ctx: Context, connector: DataConnector, *, redact: bool = False
+) -> dict[str, Any]:
+    """The full resource, as DT Cloud returns it: the signature secret included, `""` when unset.
+
+    `redact` replaces a set secret and every header value with `<redacted>`.
+    """
     encrypted = connector.signature_secret_encrypted
+    if redact:
+        secret = REDACTED if encrypted else ""
+        headers = dict.fromkeys(connector.headers, REDACTED)
+    else:
+        secret = ctx.secrets.decrypt(encrypted) if encrypted else ""
+        headers = dict(connector.headers)
     return {
         "name": f"projects/{connector.project_id}/dataconnectors/{connector.id}",
         "displayName": connector.display_name,
@@ -61,8 +81,8 @@ def dataconnector_json(ctx: Context, connector: DataConnector) -> dict[str, Any]
         "labels": list(connector.labels),
         "httpConfig": {
             "url": connector.url,
-            "signatureSecret": ctx.secrets.decrypt(encrypted) if encrypted else "",
-            "headers": dict(connector.headers),
+            "signatureSecret": secret,
+            "headers": headers,
         },
     }
 
@@ -122,9 +142,11 @@ async def list_dataconnectors(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    await principal.require_project(project_id, "dataconnector.read")
+    granted = await principal.require_project(project_id, "dataconnector.read")
+    redact = should_redact(ctx, granted)
     page, token = paginate(request, await ctx.store.list_dataconnectors(project_id))
-    return page_response("dataConnectors", [dataconnector_json(ctx, c) for c in page], token)
+    listed = [dataconnector_json(ctx, c, redact=redact) for c in page]
+    return page_response("dataConnectors", listed, token)
 
 
 async def create_dataconnector(request: Request) -> Response:
@@ -157,9 +179,9 @@ async def get_dataconnector(request: Request) -> Response:
     principal = await authenticate(request)
     ctx = context_of(request)
     project_id = request.path_params["project"]
-    await principal.require_project(project_id, "dataconnector.read")
+    granted = await principal.require_project(project_id, "dataconnector.read")
     connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
-    return ok(dataconnector_json(ctx, connector))
+    return ok(dataconnector_json(ctx, connector, redact=should_redact(ctx, granted)))
 
 
 async def update_dataconnector(request: Request) -> Response:

@@ -88,9 +88,11 @@ async def _listed_projects(request: Request, principal: Principal, ctx: Context)
     organization = query_param(request, "organization")
     org_id = organization.removeprefix("organizations/") if organization else None
     wanted = {p.removeprefix("projects/") for p in query_list(request, "projects")}
+    # Only the caller's projects are loaded: listing every project in the database for any caller
+    # (one with no role at all included) would let anyone make each request cost the whole table.
     return [
         p.id
-        for p in await ctx.store.list_projects(org_id)
+        for p in await ctx.store.list_projects_visible_to(principal.id, org_id)
         if (not wanted or p.id in wanted)
         and "device.read" in await principal.project_permissions(p.id)
     ]

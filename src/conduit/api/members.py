@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conduit.api.http import ok, page_response, paginate, read_json
+from conduit.api.stream_access import access_changed
 from conduit.auth.principal import Principal, authenticate
 from conduit.context import context_of
 from conduit.domain.accounts import (
@@ -156,6 +157,7 @@ def member_routes(prefix: str, scope_kind: str, scope_param: str) -> list[BaseRo
         )
         if updated is None:
             raise NotFound(f"member {member_id} not found")
+        access_changed(request)
         return ok(member_json(updated))
 
     async def remove_member(request: Request) -> Response:
@@ -164,6 +166,7 @@ def member_routes(prefix: str, scope_kind: str, scope_param: str) -> list[BaseRo
         await _authorize(request, scope_kind, scope_id, "membership.delete")
         if not await context_of(request).store.remove_membership(scope_kind, scope_id, member_id):
             raise NotFound(f"member {member_id} not found")
+        access_changed(request)
         return ok()
 
     async def invite_url(request: Request) -> Response:

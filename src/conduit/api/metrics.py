@@ -1,10 +1,13 @@
 """`GET /metrics`: Prometheus text exposition of the delivery engine and the process.
 
-Unauthenticated, as Prometheus scrapers expect; it reveals connector ids and counts, never payloads,
-URLs or secrets. Put it behind the reverse proxy's access rules if even that is too much.
+Open by default, as Prometheus scrapers expect; it reveals every tenant's connector ids and counts
+(never payloads, URLs or secrets), so an operator can require a bearer token (`--metrics-token`,
+Prometheus' `authorization` setting sends it).
 """
 
 from __future__ import annotations
+
+import hmac
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -13,11 +16,20 @@ from starlette.routing import Route
 
 from conduit.context import context_of
 from conduit.delivery.metrics import exposition
+from conduit.domain.errors import Unauthorized
 
 
 async def metrics(request: Request) -> Response:
     """Prometheus metrics, with the queue depth of every connector as the store counts it."""
-    depths = await context_of(request).store.queue_depths()
+    ctx = context_of(request)
+    expected = ctx.settings.metrics_token
+    if expected is not None:
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), expected.encode()
+        ):
+            raise Unauthorized("/metrics requires the operator's metrics bearer token")
+    depths = await ctx.store.queue_depths()
     text = exposition(lambda: depths)
     return Response(text, media_type=CONTENT_TYPE_LATEST)
 

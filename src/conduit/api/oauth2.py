@@ -9,6 +9,7 @@ parameters are not supported.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -23,10 +24,19 @@ from conduit.auth.tokens import (
     read_assertion_header,
     verify_assertion,
 )
+from conduit.config import Settings
 from conduit.context import context_of
 from conduit.domain.errors import BadRequest
 
 _UNKNOWN = "invalid assertion: unknown key or bad signature"
+
+
+def token_audiences(settings: Settings) -> list[str]:
+    """The token endpoint as this server advertises it (its public URL, and the address it listens
+    on), never as the request's `Host` header names it: a client chooses that header, so an
+    assertion made for another server could otherwise be replayed here by naming it."""
+    listening = f"{replace(settings, public_url=None).base_url}/oauth2/token"
+    return list(dict.fromkeys([f"{settings.base_url}/oauth2/token", listening]))
 
 
 async def token(request: Request) -> Response:
@@ -59,10 +69,7 @@ async def token(request: Request) -> Response:
     except ValueError as exc:  # encrypted under another server key: the key is unusable here
         raise BadRequest(_UNKNOWN) from exc
     now = ctx.clock.now()
-    # The audience is the token endpoint as this server advertises it, or as the client addressed
-    # it.
-    audiences = [f"{ctx.settings.base_url}/oauth2/token", str(request.url.replace(query=""))]
-    claims = verify_assertion(assertion, secret, audiences, now)
+    claims = verify_assertion(assertion, secret, token_audiences(ctx.settings), now)
     if claims.issuer != account.email:
         raise BadRequest("assertion issuer (iss) must be the email of the key's service account")
     access = issue_access_token(ctx.signing_key, account.id, key.id, now)

@@ -1,7 +1,9 @@
 """`GET /v2/openapi.json`: an OpenAPI 3 document of every endpoint, built from the routing table.
 
 Built from the routes themselves so it cannot drift from what the server serves: each operation's
-summary is the first line of its handler's docstring, its description the rest.
+summary is the first line of its handler's docstring, its description the rest, and its request and
+response schemas come from `schemas.OPERATIONS` (keyed by handler; a route without an entry fails
+the build, so a new route cannot go undocumented).
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from starlette.routing import Route
 
 from conduit import __version__
 from conduit.api.http import ok
+from conduit.api.schemas import COMPONENTS, OPERATIONS, Operation, ref
 
 _PARAM = re.compile(r"{([^}:]+)(:[^}]+)?}")
 
 
 def build_document(routes: list[Any]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
+    used: set[str] = set()
     for route in routes:
         if not isinstance(route, Route) or not route.methods:
             continue
@@ -33,21 +37,23 @@ def build_document(routes: list[Any]) -> dict[str, Any]:
             for name in _PARAM.findall(route.path)
             for name in [name[0]]
         ]
+        spec = OPERATIONS[route.endpoint.__name__]
         for method in sorted(route.methods - {"HEAD"}):
+            operation_id = f"{method.lower()}_{route.name}"
+            if operation_id in used:  # the same handler under organizations and projects
+                operation_id = f"{method.lower()}_{path.split('/')[2]}_{route.name}"
+            used.add(operation_id)
             operation: dict[str, Any] = {
-                "operationId": f"{method.lower()}_{route.name}",
+                "operationId": operation_id,
                 "summary": summary.strip(),
-                "parameters": params,
-                "responses": {
-                    "200": {"description": "Success (always a JSON body)"},
-                    "default": {
-                        "description": "Error",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
-                },
+                "parameters": params + _query(spec),
+                "responses": _responses(spec),
             }
+            if spec.request is not None:
+                operation["requestBody"] = {
+                    "required": spec.required_body,
+                    "content": {spec.request_media_type: {"schema": ref(spec.request)}},
+                }
             if description.strip():
                 operation["description"] = description.strip()
             if route.path not in ("/healthz", "/oauth2/token", "/v2/openapi.json", "/docs/errors"):
@@ -66,18 +72,27 @@ def build_document(routes: list[Any]) -> dict[str, Any]:
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "basic": {"type": "http", "scheme": "basic"},
             },
-            "schemas": {
-                "Error": {
-                    "type": "object",
-                    "required": ["error", "code", "help"],
-                    "properties": {
-                        "error": {"type": "string"},
-                        "code": {"type": "integer"},
-                        "help": {"type": "string"},
-                    },
-                }
-            },
+            "schemas": dict(sorted(COMPONENTS.items())),
         },
+    }
+
+
+def _query(spec: Operation) -> list[dict[str, Any]]:
+    return [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in spec.query
+    ]
+
+
+def _responses(spec: Operation) -> dict[str, Any]:
+    error = {"application/json": {"schema": ref("Error")}}
+    if spec.media_type == "application/json":
+        success = {"application/json": {"schema": ref(spec.response)}}
+    else:
+        success = {spec.media_type: {"schema": {"type": "string"}}}
+    return {
+        "200": {"description": "Success", "content": success},
+        "default": {"description": "Error", "content": error},
     }
 
 

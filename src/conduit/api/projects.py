@@ -10,6 +10,8 @@ from starlette.routing import BaseRoute, Route
 
 from conduit.api.http import ok, page_response, paginate, query_param, read_json
 from conduit.api.members import member_routes
+from conduit.api.stream_access import access_changed
+from conduit.auth.account_management import require_may_manage
 from conduit.auth.principal import authenticate
 from conduit.context import context_of
 from conduit.domain.accounts import (
@@ -132,13 +134,19 @@ async def delete_project(request: Request) -> Response:
 
     Unlike DT Cloud, which refuses to delete a project that still holds devices or Data Connectors,
     Conduit deletes them with it. It refuses (400) while the project owns a service account that is
-    an organization member, because that would silently delete an organization admin.
+    an organization member, because that would silently delete an organization admin. Deleting the
+    project deletes its service accounts, so it needs what deleting each of them needs (403
+    otherwise): the caller must hold every permission they hold, wherever they hold it.
     """
     principal = await authenticate(request)
     project_id = request.path_params["project"]
     await principal.require_project(project_id, "project.delete")
-    if not await context_of(request).store.delete_project(project_id):
+    ctx = context_of(request)
+    for account in await ctx.store.list_service_accounts(project_id):
+        await require_may_manage(principal, account)
+    if not await ctx.store.delete_project(project_id):
         raise NotFound(f"project {project_id} not found")
+    access_changed(request)
     return ok()
 
 

@@ -15,6 +15,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from conduit.api.http import ok, page_response, paginate, read_json
+from conduit.api.stream_access import access_changed
+from conduit.auth.account_management import require_may_manage
 from conduit.auth.principal import authenticate
 from conduit.auth.secrets import new_key_secret
 from conduit.context import context_of
@@ -52,8 +54,14 @@ def key_json(project_id: str, key: Key) -> dict[str, Any]:
     }
 
 
-async def _authorized_account(request: Request, permission: str) -> ServiceAccount:
-    """The service account in the path, after checking the caller's permission in its project."""
+async def _authorized_account(
+    request: Request, permission: str, *, manage: bool = False
+) -> ServiceAccount:
+    """The service account in the path, after checking the caller's permission in its project.
+
+    `manage` (keys, PATCH, delete) also requires the caller to hold every permission the account
+    holds, wherever it holds them (`require_may_manage`).
+    """
     principal = await authenticate(request)
     project_id = request.path_params["project"]
     await principal.require_project(project_id, permission)
@@ -61,11 +69,15 @@ async def _authorized_account(request: Request, permission: str) -> ServiceAccou
     account = await context_of(request).store.get_service_account(account_id)
     if account is None or account.project_id != project_id:
         raise NotFound(f"service account {account_id} not found")
+    if manage:
+        await require_may_manage(principal, account)
     return account
 
 
-async def _authorized_key(request: Request, permission: str) -> tuple[ServiceAccount, Key]:
-    account = await _authorized_account(request, permission)
+async def _authorized_key(
+    request: Request, permission: str, *, manage: bool = False
+) -> tuple[ServiceAccount, Key]:
+    account = await _authorized_account(request, permission, manage=manage)
     key_id = request.path_params["key"]
     key = await context_of(request).store.get_key(key_id)
     if key is None or key.service_account_id != account.id:
@@ -105,7 +117,7 @@ async def get_service_account(request: Request) -> Response:
 
 async def update_service_account(request: Request) -> Response:
     """Update `displayName` and/or `enableBasicAuth`; `{}` changes nothing."""
-    account = await _authorized_account(request, "serviceaccount.update")
+    account = await _authorized_account(request, "serviceaccount.update", manage=True)
     body = await read_json(request, allow_empty=True)
     check_fields(body, _WRITABLE, _OUTPUT_ONLY)
     display_name = (
@@ -123,6 +135,8 @@ async def update_service_account(request: Request) -> Response:
     )
     if updated is None:
         raise NotFound(f"service account {account.id} not found")
+    if basic is False:
+        access_changed(request)
     return ok(service_account_json(updated))
 
 
@@ -133,9 +147,10 @@ async def delete_service_account(request: Request) -> Response:
 
     Refused (400) for the last admin service account of an organization.
     """
-    account = await _authorized_account(request, "serviceaccount.delete")
+    account = await _authorized_account(request, "serviceaccount.delete", manage=True)
     if not await context_of(request).store.delete_service_account(account.id):
         raise NotFound(f"service account {account.id} not found")
+    access_changed(request)
     return ok()
 
 
@@ -152,7 +167,7 @@ async def create_key(request: Request) -> Response:
 
     The response is `{"key": {...}, "secret": "..."}`.
     """
-    account = await _authorized_account(request, "serviceaccount.key.create")
+    account = await _authorized_account(request, "serviceaccount.key.create", manage=True)
     body = await read_json(request, allow_empty=True)
     check_fields(body, (), _KEY_OUTPUT_ONLY)
     ctx = context_of(request)
@@ -169,9 +184,10 @@ async def get_key(request: Request) -> Response:
 
 async def delete_key(request: Request) -> Response:
     """Delete a key; access tokens granted with it and Basic auth with it stop working at once."""
-    _, key = await _authorized_key(request, "serviceaccount.key.delete")
+    _, key = await _authorized_key(request, "serviceaccount.key.delete", manage=True)
     if not await context_of(request).store.delete_key(key.id):
         raise NotFound(f"key {key.id} not found")
+    access_changed(request)
     return ok()
 
 

@@ -4,11 +4,14 @@ Newline-delimited JSON by default, one `{"result":{"event":{...}}}` per line (wh
 `Stream.event_stream` reads); Server-Sent Events (`data: {...}` and a blank line) when the client
 sends `Accept: text/event-stream`. With `ping_interval` (e.g. `10s`) an idle stream carries `ping`
 events, which DT's clients use to notice a dead connection. Events are those committed after the
-stream opened; nothing is replayed (history is the place for that).
+stream opened; nothing is replayed (history is the place for that). A stream ends with an in-stream
+error when its caller's access is revoked or its token expires (`stream_access.py`), and one account
+may hold at most `--max-streams-per-account` streams at once (429 beyond).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -20,9 +23,10 @@ from starlette.routing import BaseRoute, Route
 from conduit.api.devices import load_device
 from conduit.api.errors import error_body
 from conduit.api.http import JSON, query_list, query_param
+from conduit.api.stream_access import RECHECK_SECONDS, StreamAccess
 from conduit.auth.principal import authenticate
 from conduit.context import context_of
-from conduit.domain.errors import ApiError, BadRequest
+from conduit.domain.errors import ApiError, BadRequest, ServiceUnavailable
 from conduit.domain.event_types import (
     check_device_type,
     check_event_types,
@@ -33,6 +37,8 @@ from conduit.domain.event_types import (
 from conduit.domain.ids import new_id
 from conduit.domain.labels import parse_label_filters
 from conduit.stream_hub import TOO_SLOW, StreamClosed, StreamFilter, StreamHub
+
+log = logging.getLogger("conduit.stream")
 
 MIN_PING = 0.1
 MAX_PING = 3600.0
@@ -76,36 +82,69 @@ def _filter(request: Request, device_id: str | None = None) -> StreamFilter:
     )
 
 
-def _open(request: Request, project_id: str, stream_filter: StreamFilter) -> Response:
+def _in_stream_error(code: int, message: str, sse: bool) -> bytes:
+    line = orjson.dumps({"error": {"code": code, "message": message}})
+    return (b"data: " + line + b"\n\n") if sse else (line + b"\n")
+
+
+def _open(request: Request, access: StreamAccess, stream_filter: StreamFilter) -> Response:
     ctx = context_of(request)
+    project_id = access.project_id
     ping = parse_ping_interval(query_param(request, "ping_interval", "pingInterval"))
     hub: StreamHub = ctx.workers["stream_hub"]
     sse = "text/event-stream" in request.headers.get("accept", "")
     prefix, suffix = (
         (b'data: {"result":{"event":', b"}}\n\n") if sse else (b'{"result":{"event":', b"}}\n")
     )
-    sub = hub.subscribe(project_id, stream_filter)  # before the response starts: nothing is missed
+    # Before the response starts: nothing is missed.
+    sub = hub.subscribe(
+        project_id,
+        stream_filter,
+        access.principal.id,
+        max_per_account=ctx.settings.max_streams_per_account,
+    )
 
     async def lines() -> AsyncIterator[bytes]:
+        now = ctx.clock.now()
+        next_check = now + RECHECK_SECONDS
+        next_ping = now + ping if ping is not None else None
         try:
             while True:
+                deadlines = [next_check, next_ping, access.expires]
+                wait = min(d for d in deadlines if d is not None) - now
                 try:
-                    batch = await sub.next_batch(ping)
+                    batch = await sub.next_batch(max(wait, 0.0))
                 except StreamClosed as closed:
                     if closed.reason == TOO_SLOW:
                         yield (
-                            (b"data: " if sse else b"")
-                            + _TOO_SLOW_ERROR
-                            + (b"\n\n" if sse else b"\n")
+                            b"data: " + _TOO_SLOW_ERROR + b"\n\n"
+                            if sse
+                            else _TOO_SLOW_ERROR + b"\n"
                         )
                     return
-                if not batch:
-                    now = ctx.clock.now()
+                now = ctx.clock.now()
+                due = now >= next_check or (access.expires is not None and now >= access.expires)
+                if sub.take_recheck() or due:
+                    try:
+                        refused = await access.revoked(now)
+                    except Exception:  # fail closed: a stream that cannot be re-checked ends
+                        log.warning("could not re-check a stream's access", exc_info=True)
+                        refused = ServiceUnavailable("access could not be re-checked; reconnect")
+                    if refused is not None:
+                        yield _in_stream_error(refused.status, refused.message, sse)
+                        return
+                    next_check = now + RECHECK_SECONDS
+                if batch:
+                    yield b"".join(prefix + body + suffix for body in batch)
+                elif next_ping is not None and now >= next_ping:
                     ping_event = ping_envelope(
                         new_id(now), project_id, format_micros(to_micros(now))
                     )
-                    batch = [orjson.dumps(ping_event)]
-                yield b"".join(prefix + body + suffix for body in batch)
+                    yield prefix + orjson.dumps(ping_event) + suffix
+                else:
+                    continue
+                if ping is not None:
+                    next_ping = now + ping
         finally:
             hub.unsubscribe(sub)
 
@@ -135,7 +174,8 @@ async def stream_project(request: Request) -> Response:
         principal = await authenticate(request)
         project_id = request.path_params["project"]
         await principal.require_project(project_id, "device.read")
-        return _open(request, project_id, _filter(request))
+        access = StreamAccess(principal, project_id, "device.read")
+        return _open(request, access, _filter(request))
     except ApiError as exc:
         return _stream_error(request, exc)
 
@@ -145,7 +185,8 @@ async def stream_device(request: Request) -> Response:
     try:
         principal = await authenticate(request)
         device = await load_device(request, principal, "device.read")
-        return _open(request, device.project_id, _filter(request, device.id))
+        access = StreamAccess(principal, device.project_id, "device.read")
+        return _open(request, access, _filter(request, device.id))
     except ApiError as exc:
         return _stream_error(request, exc)
 

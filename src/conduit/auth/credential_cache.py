@@ -28,6 +28,8 @@ BASIC_REVERIFY_SECONDS = 300.0
 class Identity:
     account_id: str
     key_id: str
+    # When the credential itself stops being valid (an access token's `exp`); None for Basic auth.
+    expires: float | None = None
 
 
 class CredentialCache:

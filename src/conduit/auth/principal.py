@@ -30,6 +30,17 @@ from conduit.domain.roles import permissions_of
 class Principal:
     account: ServiceAccount
     ctx: Context
+    key_id: str = ""
+    # When the credential stops being valid (an access token's expiry); None for Basic auth. A
+    # long-lived response (`:stream`) must end then, since no later request re-checks it.
+    expires: float | None = None
+    basic: bool = False  # authenticated with Basic auth, which the account may switch off
+
+    async def still_valid(self) -> bool:
+        """Would these credentials still be accepted: account and key exist, and Basic auth (when
+        used) is still enabled?"""
+        found = await self.ctx.store.account_holding_key(self.account.id, self.key_id)
+        return found is not None and (not self.basic or found.enable_basic_auth)
 
     @property
     def id(self) -> str:
@@ -100,7 +111,9 @@ async def authenticate(request: Request) -> Principal:
             raise TooManyRequests(
                 f"rate limit exceeded; retry after {wait} s", headers={"Retry-After": str(wait)}
             )
-    return Principal(account, ctx)
+    return Principal(
+        account, ctx, key_id=identity.key_id, expires=identity.expires, basic=scheme == "basic"
+    )
 
 
 def _bearer(ctx: Context, token: str, now: float) -> Identity:
@@ -108,7 +121,7 @@ def _bearer(ctx: Context, token: str, now: float) -> Identity:
     identity = ctx.credentials.get(cache_key, now)
     if identity is None:
         verified = verify_access_token(ctx.signing_key, token, now)
-        identity = Identity(verified.account_id, verified.key_id)
+        identity = Identity(verified.account_id, verified.key_id, verified.expires)
         ctx.credentials.put(cache_key, identity, verified.expires)
     return identity
 

@@ -27,6 +27,25 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 
 
+def literal_address(host: str) -> Address | None:
+    """The address `host` names by itself, read the way the socket layer will read it; else None.
+
+    Besides canonical forms this includes IPv4's legacy `inet_aton` forms (`2130706433`, `127.1`,
+    `0x7f.1`, `0177.0.0.1`): `ipaddress` rejects them, but `connect()` and `getaddrinfo` accept
+    them, so a check that does not normalise them judges a different host than the one reached.
+    """
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        pass
+    if not host or not all(c.isascii() and (c.isalnum() or c == ".") for c in host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def resolve_host(host: str, port: int) -> list[str]:
     """Every address `host` resolves to (blocking: run it off the event loop)."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
@@ -108,10 +127,7 @@ def check_url(
     """
     parts, host, port = split_url(url)
     scheme = parts.scheme.lower()
-    try:
-        literal: Address | None = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        literal = None
+    literal = literal_address(host)
     if literal is not None:
         addresses = [str(literal)]
     else:

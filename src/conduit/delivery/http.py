@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import ipaddress
 import socket
 import ssl
 import time
@@ -33,7 +32,7 @@ from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
 from conduit.config import Network, Settings
-from conduit.delivery.addresses import address_allowed, split_url
+from conduit.delivery.addresses import address_allowed, literal_address, split_url
 from conduit.domain.errors import BadRequest
 
 RESPONSE_BODY_LIMIT = 64 * 1024  # bytes of a receiver's answer read (and thrown away) per attempt
@@ -67,14 +66,14 @@ def parse_target(url: str) -> Target | None:
     try:
         parts, host, _ = split_url(url)
         parsed = URL(url)
+        address = literal_address(host)
+        if address is not None and address.version == 4 and host != str(address):
+            # A legacy IPv4 form: connect to the canonical address that was checked.
+            host = str(address)
+            parsed = parsed.with_host(host)
     except (BadRequest, ValueError):
         return None
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-        literal = True
-    except ValueError:
-        literal = False
-    return Target(url=parsed, scheme=parts.scheme.lower(), host=host, literal=literal)
+    return Target(url=parsed, scheme=parts.scheme.lower(), host=host, literal=address is not None)
 
 
 class GuardedResolver(AbstractResolver):

@@ -129,6 +129,23 @@ def _describe(value: Any) -> str:
     return "an object"
 
 
+# The JSON Schema of each checker, registered where the checker is made, so the OpenAPI document
+# (`data_schema`) is read from the very description the validator runs.
+_SCHEMA_OF: dict[Checker, dict[str, Any]] = {}
+
+
+def _described(check: Checker, schema: dict[str, Any]) -> Checker:
+    _SCHEMA_OF[check] = schema
+    return check
+
+
+def _bounds(low: float | None, high: float | None) -> dict[str, Any]:
+    return {
+        **({"minimum": low} if low is not None else {}),
+        **({"maximum": high} if high is not None else {}),
+    }
+
+
 def _number(low: float | None = None, high: float | None = None) -> Checker:
     def check(path: str, value: Any, _: dict[str, Any]) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -137,7 +154,7 @@ def _number(low: float | None = None, high: float | None = None) -> Checker:
             raise BadRequest(f"{path} must be between {low} and {high}, got {value}")
         return value
 
-    return check
+    return _described(check, {"type": "number", **_bounds(low, high)})
 
 
 def _integer(low: int | None = None, high: int | None = None) -> Checker:
@@ -149,7 +166,7 @@ def _integer(low: int | None = None, high: int | None = None) -> Checker:
             raise BadRequest(f"{path} must be {bounds}, got {value}")
         return value
 
-    return check
+    return _described(check, {"type": "integer", **_bounds(low, high)})
 
 
 def _boolean(path: str, value: Any, _: dict[str, Any]) -> Any:
@@ -193,7 +210,7 @@ def _one_of(*choices: str) -> Checker:
             )
         return value
 
-    return check
+    return _described(check, {"type": "string", "enum": list(choices)})
 
 
 def _list_of(item: Checker) -> Checker:
@@ -202,7 +219,7 @@ def _list_of(item: Checker) -> Checker:
             raise _fail(path, "a list", value)
         return [item(f"{path}[{i}]", v, filled) for i, v in enumerate(value)]
 
-    return check
+    return _described(check, {"type": "array", "items": _SCHEMA_OF[item]})
 
 
 def _object(*fields: Field) -> Checker:
@@ -213,7 +230,7 @@ def _object(*fields: Field) -> Checker:
             raise _fail(path, "an object", value)
         return _fill(path, fields, {}, value, filled.get("updateTime", ""), outer=filled)
 
-    return check
+    return _described(check, fields_schema(fields))
 
 
 @dataclass(frozen=True)
@@ -223,6 +240,18 @@ class Field:
     # None: required. Else called with (fields filled so far, updateTime) when the field is omitted.
     default: Default | None = None
     aliases: tuple[str, ...] = ()
+
+
+def fields_schema(fields: tuple[Field, ...]) -> dict[str, Any]:
+    """An object with exactly these fields (aliases accepted), the ones without a default
+    required."""
+    required = [f.name for f in fields if f.default is None]
+    return {
+        "type": "object",
+        "properties": {n: _SCHEMA_OF[f.check] for f in fields for n in (f.name, *f.aliases)},
+        **({"required": required} if required else {}),
+        "additionalProperties": False,
+    }
 
 
 def _fill(
@@ -288,6 +317,9 @@ def _humidity_samples(filled: dict[str, Any], _: str) -> list[dict[str, Any]]:
     ]
 
 
+_described(_boolean, {"type": "boolean"})
+_described(_text, {"type": "string", "maxLength": MAX_TEXT})
+_described(_timestamp, {"type": "string", "format": "date-time"})
 _UPDATE_TIME = Field("updateTime", _timestamp, _receipt_time)
 _STATE_TYPES: dict[str, tuple[str, ...]] = {
     OBJECT_PRESENT: ("PRESENT", "NOT_PRESENT"),
@@ -396,6 +428,21 @@ _ACCEPTED: dict[str, dict[str, str]] = {
     event_type: {n: f.name for f in fields for n in (f.name, *f.aliases)}
     for event_type, fields in SHAPES.items()
 }
+
+
+def publish_schema(event_types: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """The JSON Schema of a `:publish` body: exactly one `{"<eventType>": {...}}`."""
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "properties": {event_type: fields_schema(SHAPES[event_type])},
+                "required": [event_type],
+                "additionalProperties": False,
+            }
+            for event_type in (event_types or tuple(SHAPES))
+        ]
+    }
 
 
 @dataclass(frozen=True)
