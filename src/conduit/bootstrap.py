@@ -38,7 +38,7 @@ async def bootstrap(ctx: Context) -> None:
     store = ctx.store
     path = ctx.settings.data_dir / CREDENTIALS_FILE
     if await store.list_organizations():
-        _print_hint(ctx, path, secret=None)
+        _print_hint(ctx, path)
         return
     now = ctx.clock.now()
     org = Organization(id=new_id(now), display_name="Conduit", create_time=now)
@@ -67,9 +67,7 @@ async def bootstrap(ctx: Context) -> None:
         # Another node bootstrapped the shared database first: its credentials are the real ones,
         # and the file just written names a key that exists nowhere.
         path.unlink(missing_ok=True)
-        _print_hint(ctx, path, secret=None)
-        return
-    _print_hint(ctx, path, secret=secret)
+    _print_hint(ctx, path)
 
 
 def write_credentials(path: Path, key_id: str, secret: str, email: str, base_url: str) -> None:
@@ -92,17 +90,18 @@ def write_credentials(path: Path, key_id: str, secret: str, email: str, base_url
     os.replace(tmp, path)
 
 
-def _print_hint(ctx: Context, path: Path, secret: str | None) -> None:
+def _print_hint(ctx: Context, path: Path) -> None:
+    """How to connect. The secret itself is never printed: stdout ends up in service logs, and
+    the credentials file (mode 0600) is where it is kept."""
     base = ctx.settings.base_url
     key_id = "<KEY_ID>"
     with contextlib.suppress(OSError, ValueError, KeyError):
         key_id = json.loads(path.read_text())["serviceAccount"]["keyId"]
-    shown = secret if secret is not None else "<SECRET from credentials.json>"
     lines = [
         "",
         f"Conduit is serving {base}",
-        f"  credentials: {path.resolve()}",
-        f'  curl -u "{key_id}:{shown}" {base}/v2/projects',
+        f"  credentials: {path.resolve()} (the organization admin's key id and secret)",
+        f'  curl -u "{key_id}:$SECRET" {base}/v2/projects  # SECRET: serviceAccount.secret there',
         "  python (disruptive):",
         f'    import os; os.environ["DT_CREDENTIALS_FILE"] = "{path.resolve()}"',
         "    import disruptive as dt",

@@ -71,5 +71,6 @@ async def preflight(settings: Settings) -> None:
         raise StartupRefused(f"cannot open the database: {exc}") from None
     try:
         await check_server_key(store, secrets)
+        await store.seal_clear_headers(secrets.seal_headers)
     finally:
         await store.close()

@@ -45,11 +45,17 @@ class Engine:
     clock: ManualClock
     dispatcher: Dispatcher
     project_id: str
+    organization_id: str
     reader: SyncReader
     last_deliveries: list[Delivery] = field(default_factory=list)  # born by the latest publish
-    _devices: dict[tuple[str | None, tuple[tuple[str, str], ...]], DeviceRef] = field(
+    _devices: dict[tuple[str, str | None, tuple[tuple[str, str], ...]], DeviceRef] = field(
         default_factory=dict
     )
+
+    async def new_project(self) -> str:
+        """Another project (another tenant) in the test's organization."""
+        project = await self.ctx.store.create_project(self.organization_id, "another")
+        return project.id
 
     async def connector(
         self,
@@ -60,18 +66,19 @@ class Engine:
         events: list[str] | None = None,
         labels: list[str] | None = None,
         status: str = ACTIVE,
+        project_id: str | None = None,
     ) -> str:
         created = await self.ctx.store.create_dataconnector(
             DataConnector(
                 id="",
-                project_id=self.project_id,
+                project_id=project_id or self.project_id,
                 display_name="test",
                 status=status,
                 events=events or [],
                 labels=labels or [],
                 url=url,
                 signature_secret_encrypted=self.ctx.secrets.encrypt(secret) if secret else None,
-                headers=headers or {},
+                headers_sealed=self.ctx.secrets.seal_headers(headers or {}),
             )
         )
         return created.id
@@ -84,15 +91,17 @@ class Engine:
         device_id: str | None = None,
         labels: dict[str, str] | None = None,
         notify: bool = True,
+        project_id: str | None = None,
     ) -> dict[str, Any]:
         """Record one event the way the publish path does (one store write), then hand its
         rows to the dispatcher (unless `notify` is False: the rows wait, born claimed)."""
         now = self.clock.now()
-        device = await self._device(device_id, labels or {"name": "sensor"})
+        project_id = project_id or self.project_id
+        device = await self._device(project_id, device_id, labels or {"name": "sensor"})
         timestamp = rfc3339(now)
         envelope = {
             "eventId": new_id(now),
-            "targetName": f"projects/{self.project_id}/devices/{device.id}",
+            "targetName": f"projects/{project_id}/devices/{device.id}",
             "eventType": event_type,
             "data": {event_type: data if data is not None else {"updateTime": timestamp}},
             "timestamp": timestamp,
@@ -111,15 +120,15 @@ class Engine:
             self.dispatcher.offer(recorded.deliveries)
         return envelope
 
-    async def _device(self, device_id: str | None, labels: dict[str, str]) -> DeviceRef:
-        """A device of the test's project with these labels (made once per id and label set)."""
-        key = (device_id, tuple(sorted(labels.items())))
+    async def _device(
+        self, project_id: str, device_id: str | None, labels: dict[str, str]
+    ) -> DeviceRef:
+        """A device of the project with these labels (made once per project, id and label set)."""
+        key = (project_id, device_id, tuple(sorted(labels.items())))
         ref = self._devices.get(key)
         if ref is None:
-            device = await self.ctx.store.create_device(
-                self.project_id, "touch", labels, emulated=True
-            )
-            ref = DeviceRef(device.id, self.project_id, "touch", "", True)
+            device = await self.ctx.store.create_device(project_id, "touch", labels, emulated=True)
+            ref = DeviceRef(device.id, project_id, "touch", "", True)
             self._devices[key] = ref
         return ref
 
@@ -255,7 +264,12 @@ async def running_engine(
         dispatcher = Dispatcher(ctx)
         reader = SyncReader(ctx.store, database)
         engine = Engine(
-            ctx=ctx, clock=clock, dispatcher=dispatcher, project_id=project.id, reader=reader
+            ctx=ctx,
+            clock=clock,
+            dispatcher=dispatcher,
+            project_id=project.id,
+            organization_id=org.id,
+            reader=reader,
         )
         if started:
             await dispatcher.start()

@@ -264,3 +264,14 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+def eventually_sync(
+    check: Callable[[], bool], within: float = 10.0, interval: float = 0.02
+) -> None:
+    """`eventually` for tests that are not coroutines (the official client is synchronous)."""
+    deadline = time.monotonic() + within
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(interval)

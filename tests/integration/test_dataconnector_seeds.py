@@ -259,7 +259,11 @@ async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path
                 engine.project_id,
                 cid,
                 lambda c: apply_update(
-                    c, update, encrypt=engine.ctx.secrets.encrypt, now=engine.clock.now()
+                    c,
+                    update,
+                    encrypt=engine.ctx.secrets.encrypt,
+                    seal_headers=engine.ctx.secrets.seal_headers,
+                    now=engine.clock.now(),
                 ),
             )
             assert engine.status(cid) == "ACTIVE"
@@ -460,12 +464,16 @@ async def test_in_flight_requests_are_capped_per_connector_and_per_server(tmp_pa
         async with running_engine(
             tmp_path / "server-wide", max_in_flight=4, max_in_flight_per_connector=4
         ) as engine:
-            first = await engine.connector(receiver.url)
-            second = await engine.connector(receiver.url)
-            for _ in range(4):  # 8 deliveries: each connector alone could take all 4 at once
-                await engine.publish()
-            await receiver.wait(8)
-            await eventually(lambda: engine.queued(first) + engine.queued(second) == 0)
+            # Six tenants with two events each: the fair shares (`slot_shares`) give each busy
+            # project at least one slot, so together they would take six; the server cap stops
+            # them at four.
+            projects = [await engine.new_project() for _ in range(6)]
+            connectors = [await engine.connector(receiver.url, project_id=p) for p in projects]
+            for _ in range(2):
+                for project in projects:
+                    await engine.publish(project_id=project)
+            await receiver.wait(12)
+            await eventually(lambda: sum(engine.queued(c) for c in connectors) == 0)
         assert receiver.max_active == 4
 
 

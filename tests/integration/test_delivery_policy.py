@@ -159,7 +159,8 @@ async def test_idle_connector_is_never_disabled(tmp_path: Path) -> None:
 
 
 async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_path: Path) -> None:
-    settings = {"max_in_flight": 4, "max_in_flight_per_connector": 4, "delivery_timeout": 10.0}
+    # One connector alone may hold 16 // 2 // 2 = 4 slots (`slot_shares`), retries 3 of them.
+    settings = {"max_in_flight": 16, "max_in_flight_per_connector": 4, "delivery_timeout": 10.0}
     with Receiver(slow(3.0)) as backlogged, Receiver() as fresh:
         async with running_engine(tmp_path, started=False, **settings) as engine:
             await engine.connector(backlogged.url, events=["touch"])
@@ -173,11 +174,11 @@ async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_p
                 Settlement(rescheduled=[(2, now, d.id) for d in born]), now
             )
             await engine.dispatcher.start()
-            await eventually(lambda: backlogged.active == 3)  # retries hold 3 of the 4 slots ...
+            await eventually(lambda: backlogged.active == 3)  # retries hold 3 of its 4 slots ...
             assert engine.dispatcher.in_flight_retries == 3
             published = time.monotonic()
             await engine.publish("temperature", {"value": 1.0})
-            await fresh.wait(1, within=2)  # ... so a fresh event gets the fourth at once
+            await fresh.wait(1, within=2)  # ... and another connector's fresh event starts at once
             assert time.monotonic() - published < 1.0
             await engine.publish("touch")  # the busy connector's own fresh events too
             await eventually(lambda: backlogged.active == 4)

@@ -11,8 +11,9 @@ import pytest
 import requests
 
 from tests.harness.accounts import make_account
+from tests.harness.receivers import eventually_sync
 from tests.harness.server import ServerProcess
-from tests.harness.stored import read_stored
+from tests.harness.stored import arrange, read_stored
 from tests.harness.wire import assert_error
 
 
@@ -219,11 +220,23 @@ def test_delete_a_project_with_devices_in_it(
     project = dt.Project.create_project(organization_id, unique("doomed"))
     pid = project.project_id
     device = dt.Emulator.create_device(pid, "temperature", display_name="in the way")
-    dt.Emulator.publish_event(device.device_id, pid, dt.events.Temperature(21.5))
-    assert len(dt.EventHistory.list_events(device.device_id, pid)) == 1
     connector = dt.DataConnector.create_data_connector(
         pid, dt.DataConnector.HttpPushConfig(url="https://127.0.0.1:9/never")
     )
+    cid = connector.data_connector_id
+    dt.Emulator.publish_event(device.device_id, pid, dt.events.Temperature(21.5))
+    assert len(dt.EventHistory.list_events(device.device_id, pid)) == 1
+    # The connector's attempt log and counters, which outlive queue rows, must go too.
+    eventually_sync(
+        lambda: read_stored(server, lambda store: store.list_delivery_attempts(cid, 10)) != []
+    )
+    arrange(
+        server,
+        "INSERT INTO delivery_counters(connector_id, name, value) VALUES (?, 'expired', 3)",
+        "INSERT INTO delivery_counters(connector_id, name, value) VALUES ($1, 'expired', 3)",
+        cid,
+    )
+    assert read_stored(server, lambda store: store.delivery_counter(cid, "expired")) == 3
     member = make_account(server, pid, role=dt.Role.PROJECT_USER)
     assert member.session().get(f"{server.api}/projects/{pid}").status_code == 200
     assert dt.Project.get_project(pid).sensor_count == 1
@@ -251,6 +264,8 @@ def test_delete_a_project_with_devices_in_it(
     )
     assert gone is None
     assert read_stored(server, lambda store: store.queued_count(connector.data_connector_id)) == 0
+    assert read_stored(server, lambda store: store.list_delivery_attempts(cid, 10)) == []
+    assert read_stored(server, lambda store: store.delivery_counter(cid, "expired")) == 0
 
 
 def test_delete_needs_project_delete(dt: Any, server: ServerProcess, project_id: str) -> None:

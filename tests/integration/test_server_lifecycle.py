@@ -1,4 +1,4 @@
-"""Start, restart and stop: bootstrap happens once, secrets are printed once, SIGTERM exits
+"""Start, restart and stop: bootstrap happens once, secrets are never printed, SIGTERM exits
 cleanly (letting in-flight requests finish and closing the database)."""
 
 from __future__ import annotations
@@ -19,11 +19,13 @@ def test_first_start_bootstraps_and_later_starts_reuse_it(fresh_server: ServerPr
     fresh_server.start()
     creds = fresh_server.credentials
     first_log = fresh_server.log()
-    assert creds["secret"] in first_log, "the first start prints the secret once, to connect with"
-    # How to connect: a curl line, and the three Python lines for the official client.
+    assert creds["secret"] not in first_log, "stdout goes to service logs: the path, not the secret"
+    # How to connect: where the credentials are, a curl line, and the three Python lines for the
+    # official client.
     base = fresh_server.url
-    assert f'curl -u "{creds["keyId"]}:{creds["secret"]}" {base}/v2/projects' in first_log
     path = fresh_server.credentials_path.resolve()
+    assert f"credentials: {path} " in first_log
+    assert f'curl -u "{creds["keyId"]}:$SECRET" {base}/v2/projects' in first_log
     assert f'os.environ["DT_CREDENTIALS_FILE"] = "{path}"' in first_log
     assert "import disruptive as dt" in first_log
     assert f'dt.base_url = dt.emulator_base_url = "{base}/v2"' in first_log
@@ -34,7 +36,7 @@ def test_first_start_bootstraps_and_later_starts_reuse_it(fresh_server: ServerPr
     later_log = fresh_server.log()[len(first_log) :]
     assert f'curl -u "{creds["keyId"]}:' in later_log, "later starts print the same hint"
     assert f'dt.base_url = dt.emulator_base_url = "{base}/v2"' in later_log
-    assert creds["secret"] not in later_log, "but never the secret again"
+    assert creds["secret"] not in later_log
     res = requests.get(
         f"{fresh_server.api}/projects", auth=(creds["keyId"], creds["secret"]), timeout=5
     )

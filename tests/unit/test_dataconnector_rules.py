@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import pytest
 
 from conduit.domain.dataconnector_rules import (
@@ -37,7 +39,7 @@ def stored(**overrides: Any) -> DataConnector:
         "labels": ["name"],
         "url": URL,
         "signature_secret_encrypted": b"enc:old-secret",
-        "headers": {"x-old": "1"},
+        "headers_sealed": fake_seal({"x-old": "1"}),
         "create_time": 1.0,
         "update_time": 1.0,
     }
@@ -47,6 +49,10 @@ def stored(**overrides: Any) -> DataConnector:
 
 def fake_encrypt(secret: str) -> bytes:
     return f"enc:{secret}".encode()
+
+
+def fake_seal(headers: Mapping[str, str]) -> bytes | None:
+    return b"sealed:" + orjson.dumps(dict(headers)) if headers else None
 
 
 def rejects(fn: Any, *args: Any, match: str) -> None:
@@ -254,8 +260,8 @@ def test_without_a_mask_http_config_merges_per_sub_key() -> None:
     update = parse_update({"httpConfig": {"signatureSecret": "new"}}, None)
     assert update == ConnectorUpdate(signature_secret="new")
     current = stored()
-    after = apply_update(current, update, encrypt=fake_encrypt, now=2.0)
-    assert after.url == current.url and after.headers == current.headers
+    after = apply_update(current, update, encrypt=fake_encrypt, seal_headers=fake_seal, now=2.0)
+    assert after.url == current.url and after.headers_sealed == current.headers_sealed
     assert after.signature_secret_encrypted == b"enc:new"
 
 
@@ -329,7 +335,12 @@ def test_masking_type_is_a_no_op() -> None:
 
 def test_an_empty_update_returns_the_stored_connector_itself() -> None:
     current = stored()
-    assert apply_update(current, ConnectorUpdate(), encrypt=fake_encrypt, now=9.0) is current
+    assert (
+        apply_update(
+            current, ConnectorUpdate(), encrypt=fake_encrypt, seal_headers=fake_seal, now=9.0
+        )
+        is current
+    )
 
 
 def test_apply_replaces_exactly_the_assigned_fields() -> None:
@@ -338,11 +349,12 @@ def test_apply_replaces_exactly_the_assigned_fields() -> None:
         current,
         ConnectorUpdate(display_name="new", events=[], headers={"x-new": "2"}),
         encrypt=fake_encrypt,
+        seal_headers=fake_seal,
         now=9.0,
     )
     assert after.display_name == "new"
     assert after.events == []
-    assert after.headers == {"x-new": "2"}
+    assert after.headers_sealed == fake_seal({"x-new": "2"})
     assert after.labels == current.labels and after.url == current.url
     assert after.status == current.status
     assert after.signature_secret_encrypted == current.signature_secret_encrypted
@@ -351,13 +363,21 @@ def test_apply_replaces_exactly_the_assigned_fields() -> None:
 
 def test_an_empty_secret_removes_the_signature() -> None:
     after = apply_update(
-        stored(), ConnectorUpdate(signature_secret=""), encrypt=fake_encrypt, now=9.0
+        stored(),
+        ConnectorUpdate(signature_secret=""),
+        encrypt=fake_encrypt,
+        seal_headers=fake_seal,
+        now=9.0,
     )
     assert after.signature_secret_encrypted is None
 
 
 def test_apply_changes_status() -> None:
     after = apply_update(
-        stored(), ConnectorUpdate(status="USER_DISABLED"), encrypt=fake_encrypt, now=9.0
+        stored(),
+        ConnectorUpdate(status="USER_DISABLED"),
+        encrypt=fake_encrypt,
+        seal_headers=fake_seal,
+        now=9.0,
     )
     assert after.status == "USER_DISABLED"

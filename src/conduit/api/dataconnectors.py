@@ -66,12 +66,12 @@ def dataconnector_json(
     `redact` replaces a set secret and every header value with `<redacted>`.
     """
     encrypted = connector.signature_secret_encrypted
+    headers = ctx.secrets.open_headers(connector.headers_sealed)
     if redact:
         secret = REDACTED if encrypted else ""
-        headers = dict.fromkeys(connector.headers, REDACTED)
+        headers = dict.fromkeys(headers, REDACTED)
     else:
         secret = ctx.secrets.decrypt(encrypted) if encrypted else ""
-        headers = dict(connector.headers)
     return {
         "name": f"projects/{connector.project_id}/dataconnectors/{connector.id}",
         "displayName": connector.display_name,
@@ -169,7 +169,7 @@ async def create_dataconnector(request: Request) -> Response:
             signature_secret_encrypted=(
                 ctx.secrets.encrypt(new.signature_secret) if new.signature_secret else None
             ),
-            headers=new.headers,
+            headers_sealed=ctx.secrets.seal_headers(new.headers),
         )
     )
     return ok(dataconnector_json(ctx, connector))
@@ -200,7 +200,11 @@ async def update_dataconnector(request: Request) -> Response:
         project_id,
         connector_id,
         lambda current: apply_update(
-            current, update, encrypt=ctx.secrets.encrypt, now=ctx.clock.now()
+            current,
+            update,
+            encrypt=ctx.secrets.encrypt,
+            seal_headers=ctx.secrets.seal_headers,
+            now=ctx.clock.now(),
         ),
     )
     if dropped:

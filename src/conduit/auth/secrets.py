@@ -1,7 +1,8 @@
-"""Encryption at rest for key secrets and signature secrets.
+"""Encryption at rest for key secrets, signature secrets and connectors' custom headers.
 
 Secrets must be recoverable (the token grant verifies an HMAC made with the key's secret; pushes are
-signed with the connector's secret), so they are encrypted, not hashed. The server key lives in
+signed with the connector's secret and carry its headers, where users keep their receivers' API
+keys), so they are encrypted, not hashed. The server key lives in
 `<data-dir>/secret.key` (mode 0600) or comes from `CONDUIT_SECRET_KEY`; it never reaches a log.
 """
 
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
+import orjson
 from cryptography.fernet import Fernet, InvalidToken
 
 KEY_SECRET_BYTES = 16
@@ -49,6 +52,19 @@ class SecretBox:
             return self._fernet.decrypt(token).decode()
         except InvalidToken as exc:
             raise ValueError("secret cannot be decrypted with this server key") from exc
+
+    def seal_headers(self, headers: Mapping[str, str]) -> bytes | None:
+        """A connector's custom headers as stored; None when it has none."""
+        return self.encrypt(orjson.dumps(dict(headers)).decode()) if headers else None
+
+    def open_headers(self, sealed: bytes | None) -> dict[str, str]:
+        """Raises ValueError when this server key cannot decrypt them."""
+        if not sealed:
+            return {}
+        headers = orjson.loads(self.decrypt(sealed))
+        if not isinstance(headers, dict):
+            raise ValueError("sealed headers are not an object")
+        return {str(k): str(v) for k, v in headers.items()}
 
     def signing_key(self) -> bytes:
         """A key derived for signing access tokens, distinct from the encryption use."""

@@ -1,5 +1,5 @@
-"""What the dispatcher keeps in memory per connector: how to send to it, how healthy it is, and its
-share of in-flight slots.
+"""What the dispatcher keeps in memory per connector: how to send to it, how healthy it is, and how
+many requests it has in flight (`slot_shares` decides how many it may have).
 
 The sending config (URL, headers, decrypted secret) is a cache of the connector's row, checked
 against the row every time deliveries are read (`fingerprint`), so an update applies to the next
@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import orjson
-
 from conduit.auth.secrets import SecretBox
 from conduit.delivery import policy
 from conduit.delivery.http import Target, parse_target
@@ -20,16 +18,17 @@ from conduit.delivery.request import base_headers
 from conduit.domain.dataconnectors import ACTIVE
 from conduit.store.records import ConnectorRow, Health
 
-Fingerprint = tuple[str, float, str, str, bytes | None]
+Fingerprint = tuple[str, float, str, bytes | None, bytes | None]
 
 
 def fingerprint(row: ConnectorRow) -> Fingerprint:
-    return (row.status, row.update_time, row.url, row.headers, row.signature_secret)
+    return (row.status, row.update_time, row.url, row.headers_sealed, row.signature_secret)
 
 
 @dataclass
 class ConnectorState:
     id: str
+    project_id: str
     fingerprint: Fingerprint
     active: bool
     target: (
@@ -53,6 +52,7 @@ class ConnectorState:
     def from_row(cls, row: ConnectorRow, secrets: SecretBox) -> ConnectorState:
         state = cls(
             id=row.id,
+            project_id=row.project_id,
             fingerprint=fingerprint(row),
             active=False,
             target=None,
@@ -68,19 +68,16 @@ class ConnectorState:
         self.fingerprint = fingerprint(row)
         self.active = row.status == ACTIVE
         self.target = parse_target(row.url)
-        try:
-            custom = orjson.loads(row.headers)
-        except orjson.JSONDecodeError:
-            custom = {}
-        self.headers = base_headers(custom if isinstance(custom, dict) else {})
+        self.headers = base_headers({})
         self.secret = None
-        if row.signature_secret:
-            try:
+        try:
+            self.headers = base_headers(secrets.open_headers(row.headers_sealed))
+            if row.signature_secret:
                 self.secret = secrets.decrypt(row.signature_secret).encode() or None
-            except ValueError:
-                # Fail closed: a push of a connector that has a secret is never sent unsigned.
-                # Every attempt fails (`invalid_url`) until the connector's secret is set anew.
-                self.target = None
+        except ValueError:
+            # Fail closed: a push is never sent unsigned, or without the headers its receiver
+            # expects. Every attempt fails (`invalid_url`) until the connector is set anew.
+            self.target = None
 
     def adopt_health(self, row: ConnectorRow) -> None:
         self.consecutive_failures = row.consecutive_failures
@@ -113,12 +110,6 @@ class ConnectorState:
 
     def limit(self, cap: int) -> int:
         return policy.connector_limit(self.consecutive_failures, cap)
-
-    def free_slots(self, cap: int) -> int:
-        return max(0, self.limit(cap) - self.in_flight)
-
-    def free_retry_slots(self, cap: int) -> int:
-        return max(0, min(self.limit(cap), policy.retry_limit(cap)) - self.in_flight_retries)
 
     def note_backlog(self, at: float) -> None:
         if self.backlog_at is None or at < self.backlog_at:

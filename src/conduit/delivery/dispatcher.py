@@ -12,11 +12,12 @@ How work reaches the wire:
   wrote their `next_attempt` itself, or another node's `NOTIFY` says so (and it re-checks every
   connector every few seconds as a safety net).
 
-Slots: at most `settings.max_in_flight` attempts in flight, and `max_in_flight_per_connector` per
-connector; retries may hold only part of either (`policy.retry_limit`), the rest is kept for first
-attempts. A failing connector gets one probe at a time, spaced by backoff (`policy`); its first
-success releases its backlog at full speed. One slow connector therefore only ever fills its own
-slots.
+Slots: at most `settings.max_in_flight` attempts in flight, shared fairly between projects and
+between a project's connectors (`slot_shares`: a share is always kept free for a project with
+nothing in flight, so one tenant's slow receiver never delays another tenant's first attempt), and
+at most `max_in_flight_per_connector` per connector; retries may hold only part of a share
+(`policy.retry_limit`), the rest is kept for first attempts. A failing connector gets one probe at
+a time, spaced by backoff (`policy`); its first success releases its backlog at full speed.
 
 Outcomes are batched: acks (delete), reschedules, attempt-log rows and connector health go to the
 store in one job per commit (`store.settle`). A row leaves the queue only on a 2xx or when it is 12
@@ -45,6 +46,7 @@ from conduit.delivery.connector_state import ConnectorState, fingerprint
 from conduit.delivery.http import Outcome
 from conduit.delivery.sender_pool import SenderPool
 from conduit.delivery.senders import AttemptRequest, LocalSender, Sender
+from conduit.delivery.slot_shares import SlotShares
 from conduit.domain.ids import new_id
 from conduit.store.records import Delivery, Notice, Settlement
 
@@ -74,12 +76,12 @@ class Dispatcher:
             else LocalSender(ctx.settings)
         )
         self.cap = max(1, ctx.settings.max_in_flight)
-        self.connector_cap = max(1, ctx.settings.max_in_flight_per_connector)
+        self.slots = SlotShares(self.cap, ctx.settings.max_in_flight_per_connector)
         self.retry_cap = policy.retry_limit(self.cap)
         self.lease = ctx.settings.lease_seconds
         self.connectors: dict[str, ConnectorState] = {}
-        self.in_flight = 0
         self.in_flight_retries = 0
+        self._turn = 0  # where the next look at the backlogs starts (round-robin)
         # Delivery ids in flight, or settled and awaiting the commit of their settlement.
         self._sending: set[int] = set()
         self._offered: deque[Delivery] = deque()  # born claimed for us, not yet started
@@ -150,6 +152,10 @@ class Dispatcher:
             await asyncio.gather(self._flushing, return_exceptions=True)
         if self._pending:
             await self._flush_once()
+
+    @property
+    def in_flight(self) -> int:
+        return self.slots.in_flight
 
     @property
     def running(self) -> bool:
@@ -257,7 +263,7 @@ class Dispatcher:
         if policy.is_expired(row.event_time, now):
             self._settle_expired(row)
             return
-        if state.failing or state.free_slots(self.connector_cap) <= 0:
+        if state.failing or self.slots.free(state) <= 0:
             self._hand_back(row)  # a probe or a free slot will take it from the store
             return
         self._start(state, row)
@@ -282,19 +288,25 @@ class Dispatcher:
             state = await self._refresh(self._noticed.pop())
             if state is not None and state.active:
                 state.note_backlog(now)
-        for state in list(self.connectors.values()):
+        states = list(self.connectors.values())
+        if states:
+            # Round-robin: when slots are scarce, the connector looked at first changes every pass.
+            first = self._turn % len(states)
+            self._turn += 1
+            states = states[first:] + states[:first]
+        for state in states:
             if not state.active or state.claiming:
                 continue
             if state.backlog_at is None or state.backlog_at > now:
                 continue
             if state.failing and (state.probe_at > now or state.in_flight > 0):
                 continue
-            free = min(state.free_slots(self.connector_cap), self.cap - self.in_flight, PAGE)
+            free = min(self.slots.free(state), PAGE)
             if free <= 0:
                 self._starved = True
                 continue
             retry_free = min(
-                state.free_retry_slots(self.connector_cap), self.retry_cap - self.in_flight_retries
+                self.slots.free_retries(state), self.retry_cap - self.in_flight_retries
             )
             first_only = retry_free <= 0
             limit = free if first_only else min(free, retry_free)
@@ -309,8 +321,7 @@ class Dispatcher:
             # Reserve the slots while the claim is written, so fresh rows do not take them
             # meanwhile.
             state.claiming = True
-            state.in_flight += due
-            self.in_flight += due
+            self.slots.take(state, due)
             self._spawn(self._claim(state, due, first_only, now))
 
     async def _claim(
@@ -328,8 +339,7 @@ class Dispatcher:
             rows = await self.store.claim_due(
                 state.id, now, until, limit, first_attempts_only=first_only
             )
-            state.in_flight -= reserved
-            self.in_flight -= reserved
+            self.slots.give(state, reserved)
             reserved = 0
             current = await self._refresh(state.id)
             started = 0
@@ -365,8 +375,7 @@ class Dispatcher:
             log.exception("claiming deliveries of connector %s failed", state.id)
             state.note_backlog(self.clock.now() + 1.0)
         finally:
-            state.in_flight -= reserved
-            self.in_flight -= reserved
+            self.slots.give(state, reserved)
             state.claiming = False
             self._wake.set()
 
@@ -375,8 +384,7 @@ class Dispatcher:
     def _start(self, state: ConnectorState, row: Delivery) -> None:
         retry = row.attempts > 0
         probe = state.failing
-        state.in_flight += 1
-        self.in_flight += 1
+        self.slots.take(state)
         if retry:
             state.in_flight_retries += 1
             self.in_flight_retries += 1
@@ -389,8 +397,7 @@ class Dispatcher:
 
         def done(outcome: Outcome) -> None:
             self._leases.pop(row.id, None)
-            state.in_flight -= 1
-            self.in_flight -= 1
+            self.slots.give(state)
             if retry:
                 state.in_flight_retries -= 1
                 self.in_flight_retries -= 1

@@ -44,7 +44,8 @@ FAILING = Gauge("conduit_delivery_failing_connectors", "Connectors whose last at
 
 
 class Observed(Protocol):
-    in_flight: int
+    @property
+    def in_flight(self) -> int: ...
 
     def failing_connectors(self) -> int: ...
 

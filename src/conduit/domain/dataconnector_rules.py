@@ -360,9 +360,14 @@ def apply_update(
     update: ConnectorUpdate,
     *,
     encrypt: Callable[[str], bytes],
+    seal_headers: Callable[[Mapping[str, str]], bytes | None],
     now: float,
 ) -> DataConnector:
-    """The connector after `update`. An empty update returns `current` itself (nothing to write)."""
+    """The connector after `update`. An empty update returns `current` itself (nothing to write).
+
+    Secrets are stored encrypted: the signature secret with `encrypt`, the custom headers (where
+    users keep their receivers' API keys) with `seal_headers`.
+    """
     if update.is_empty:
         return current
     secret = current.signature_secret_encrypted
@@ -376,6 +381,8 @@ def apply_update(
         labels=current.labels if update.labels is None else list(update.labels),
         url=current.url if update.url is None else update.url,
         signature_secret_encrypted=secret,
-        headers=current.headers if update.headers is None else dict(update.headers),
+        headers_sealed=(
+            current.headers_sealed if update.headers is None else seal_headers(update.headers)
+        ),
         update_time=now,
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 ACTIVE = "ACTIVE"
 USER_DISABLED = "USER_DISABLED"
@@ -22,7 +22,7 @@ class DataConnector:
     labels: list[str]
     url: str
     signature_secret_encrypted: bytes | None  # decrypt with Context.secrets; None = unsigned
-    headers: dict[str, str] = field(default_factory=dict)
+    headers_sealed: bytes | None = None  # Context.secrets.open_headers; None = no custom headers
     type: str = HTTP_PUSH
     create_time: float = 0.0
     update_time: float = 0.0

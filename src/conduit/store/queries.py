@@ -20,3 +20,10 @@ SELECT m.scope_kind, m.scope_id, m.member_id, m.account_type, m.roles, m.status,
 FROM memberships m LEFT JOIN service_accounts sa
   ON m.account_type = 'SERVICE_ACCOUNT' AND sa.id = m.member_id
 """
+
+# What the dispatcher reads of a connector (`rows.connector_row_from_row`), by id.
+CONNECTOR_ROW_SELECT = """
+SELECT id, status, update_time, url, headers_sealed, signature_secret, failing_since,
+       last_success, consecutive_failures, probe_until, project_id
+FROM dataconnectors
+"""

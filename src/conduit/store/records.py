@@ -35,10 +35,11 @@ class ConnectorRow:
     """What the dispatcher needs of a connector, read fresh from its row."""
 
     id: str
+    project_id: str
     status: str
     update_time: float
     url: str
-    headers: str  # JSON
+    headers_sealed: bytes | None  # encrypted JSON object
     signature_secret: bytes | None  # encrypted
     failing_since: float | None
     last_success: float | None

@@ -30,7 +30,7 @@ def connector_from_row(row: Row) -> DataConnector:
         labels=orjson.loads(row["labels"]),
         url=row["url"],
         signature_secret_encrypted=bytes(secret) if secret else None,
-        headers=orjson.loads(row["headers"]),
+        headers_sealed=bytes(sealed) if (sealed := row["headers_sealed"]) else None,
         type=row["type"],
         create_time=row["create_time"],
         update_time=row["update_time"],
@@ -51,7 +51,7 @@ def new_connector(connector: DataConnector, connector_id: str, now: float) -> Da
         labels=list(connector.labels),
         url=connector.url,
         signature_secret_encrypted=connector.signature_secret_encrypted,
-        headers=dict(connector.headers),
+        headers_sealed=connector.headers_sealed,
         type=connector.type,
         create_time=now,
         update_time=now,
@@ -122,15 +122,17 @@ def device_from_row(row: Sequence[Any]) -> Device:
 
 
 def connector_row_from_row(row: Sequence[Any]) -> ConnectorRow:
-    """From `id, status, update_time, url, headers, signature_secret, failing_since,
-    last_success, consecutive_failures, probe_until`."""
+    """From `id, status, update_time, url, headers_sealed, signature_secret, failing_since,
+    last_success, consecutive_failures, probe_until, project_id`."""
     secret = row[5]
+    sealed = row[4]
     return ConnectorRow(
         id=row[0],
+        project_id=row[10],
         status=row[1],
         update_time=row[2],
         url=row[3],
-        headers=row[4],
+        headers_sealed=bytes(sealed) if sealed else None,
         signature_secret=bytes(secret) if secret else None,
         failing_since=row[6],
         last_success=row[7],

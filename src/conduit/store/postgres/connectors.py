@@ -48,7 +48,7 @@ class PgConnectors:
         stored = new_connector(connector, new_id(now), now)
         await self.db.pool.execute(
             "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
-            " labels, url, signature_secret, headers, create_time, update_time)"
+            " labels, url, signature_secret, headers_sealed, create_time, update_time)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
             stored.id,
             stored.project_id,
@@ -59,7 +59,7 @@ class PgConnectors:
             orjson.dumps(stored.labels).decode(),
             stored.url,
             stored.signature_secret_encrypted,
-            orjson.dumps(stored.headers).decode(),
+            stored.headers_sealed,
             now,
         )
         return stored
@@ -93,13 +93,14 @@ class PgConnectors:
                 return current, 0
             await conn.execute(
                 "UPDATE dataconnectors SET display_name = $1, events = $2, labels = $3,"
-                " url = $4, signature_secret = $5, headers = $6, update_time = $7 WHERE id = $8",
+                " url = $4, signature_secret = $5, headers_sealed = $6, update_time = $7"
+                " WHERE id = $8",
                 new.display_name,
                 orjson.dumps(new.events).decode(),
                 orjson.dumps(new.labels).decode(),
                 new.url,
                 new.signature_secret_encrypted,
-                orjson.dumps(new.headers).decode(),
+                new.headers_sealed,
                 now,
                 connector_id,
             )
@@ -107,6 +108,19 @@ class PgConnectors:
             if new.status != current.status:
                 dropped = await set_connector_status(conn, connector_id, new.status, now)
             return await _select_connector(conn, project_id, connector_id), dropped
+
+    async def seal_clear_headers(self, seal: Callable[[dict[str, str]], bytes | None]) -> int:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, headers FROM dataconnectors WHERE headers <> '{}' FOR UPDATE"
+            )
+            for row in rows:
+                await conn.execute(
+                    "UPDATE dataconnectors SET headers_sealed = $1, headers = '{}' WHERE id = $2",
+                    seal(orjson.loads(row["headers"])),
+                    row["id"],
+                )
+            return len(rows)
 
     async def delete_dataconnector(self, project_id: str, connector_id: str) -> None:
         """Delete a connector, its queue (FK cascade) and its attempt log and counters."""

@@ -19,6 +19,7 @@ import orjson
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
 from conduit.store.postgres.database import CHANNEL, Database
+from conduit.store.queries import CONNECTOR_ROW_SELECT
 from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
 from conduit.store.rows import connector_row_from_row
 
@@ -167,8 +168,7 @@ class PgQueue:
 
     async def connector_row(self, connector_id: str) -> ConnectorRow | None:
         row = await self.db.pool.fetchrow(
-            "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
-            " last_success, consecutive_failures, probe_until FROM dataconnectors WHERE id = $1",
+            CONNECTOR_ROW_SELECT + " WHERE id = $1",
             connector_id,
         )
         return connector_row_from_row(row) if row is not None else None

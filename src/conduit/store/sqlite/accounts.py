@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, TypeVar
 
 import orjson
@@ -118,6 +119,23 @@ def _ensure_admins_remain(
         raise BadRequest(
             f"organization {organization_id} would be left without an admin service account"
         )
+
+
+PURGE_PAGE = 5000  # rows per write job when a project is deleted
+# What a deleted project leaves beside its rows' foreign keys, by page: the event history (no
+# foreign key; by device, an indexed range each), queued deliveries and the attempt log.
+_PROJECT_PURGES = (
+    "DELETE FROM events WHERE seq IN (SELECT e.seq FROM devices d JOIN events e"
+    " ON e.device_id = d.id WHERE d.project_id = ? LIMIT ?)",
+    "DELETE FROM deliveries WHERE id IN (SELECT q.id FROM dataconnectors c JOIN deliveries q"
+    " ON q.connector_id = c.id WHERE c.project_id = ? LIMIT ?)",
+    "DELETE FROM delivery_attempts WHERE id IN (SELECT a.id FROM dataconnectors c"
+    " JOIN delivery_attempts a ON a.connector_id = c.id WHERE c.project_id = ? LIMIT ?)",
+)
+
+
+def _purge_page(sql: str, project_id: str, conn: sqlite3.Connection) -> int:
+    return int(conn.execute(sql, (project_id, PURGE_PAGE)).rowcount)
 
 
 class SqliteAccounts(AccessCaches):
@@ -315,14 +333,21 @@ class SqliteAccounts(AccessCaches):
 
     async def delete_project(self, project_id: str) -> bool:
         """Delete a project and everything in it (devices, connectors and their queues, service
-        accounts and keys go by ON DELETE CASCADE; memberships and event history explicitly).
+        accounts and keys go by ON DELETE CASCADE; memberships, event history, attempt log and
+        delivery counters explicitly).
 
         Refused while a service account the project owns is an organization member: deleting the
         project would silently delete an organization admin (the bootstrap admin lives in the first
         project).
+
+        The single writer serves every tenant, so the bulk (event history, queued deliveries,
+        attempt log) goes first in jobs of `PURGE_PAGE` rows, other tenants' writes committing in
+        between; the last transaction removes the project and what arrived meanwhile. A crash in
+        between leaves the project in place with part of its history gone, and the delete can be
+        sent again.
         """
 
-        def delete(conn: sqlite3.Connection) -> bool:
+        def check(conn: sqlite3.Connection) -> bool:
             if (
                 conn.execute("SELECT 1 FROM projects WHERE id = ?", (project_id,)).fetchone()
                 is None
@@ -342,6 +367,17 @@ class SqliteAccounts(AccessCaches):
                     "project owns service account(s) that are organization members "
                     f"({', '.join(admins)}); remove them from the organization first"
                 )
+            return True
+
+        if not self.db.read(check):
+            return False
+        for purge in _PROJECT_PURGES:
+            while await self.db.write(partial(_purge_page, purge, project_id)) >= PURGE_PAGE:
+                pass
+
+        def delete(conn: sqlite3.Connection) -> bool:
+            if not check(conn):
+                return False
             conn.execute(
                 "DELETE FROM memberships WHERE member_id IN"
                 " (SELECT id FROM service_accounts WHERE project_id = ?)",
@@ -351,11 +387,11 @@ class SqliteAccounts(AccessCaches):
                 "DELETE FROM memberships WHERE scope_kind = 'project' AND scope_id = ?",
                 (project_id,),
             )
-            # The event history has no foreign key; delete it by device (an indexed range per
-            # device) rather than leave a deleted tenant's data to the 31-day retention.
+            for purge in _PROJECT_PURGES:
+                conn.execute(purge, (project_id, -1))  # LIMIT -1: no limit
             conn.execute(
-                "DELETE FROM events WHERE device_id IN"
-                " (SELECT id FROM devices WHERE project_id = ?)",
+                "DELETE FROM delivery_counters WHERE connector_id IN"
+                " (SELECT id FROM dataconnectors WHERE project_id = ?)",
                 (project_id,),
             )
             conn.execute("DELETE FROM projects WHERE id = ?", (project_id,))

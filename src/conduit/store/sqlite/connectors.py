@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import orjson
@@ -37,6 +38,73 @@ def _select_connector(
     return _connector(row)
 
 
+SYNC_DEVICES = 100  # devices per `:sync` write job
+
+
+def _sync_page(
+    conn: sqlite3.Connection,
+    project_id: str,
+    connector_id: str,
+    after: str,
+    now: float,
+    born_claimed_until: float,
+    *,
+    first: bool,
+) -> tuple[list[Delivery], str | None]:
+    """Queue the latest events of the project's next devices after `after` (by id); returns the
+    deliveries and the last device id, or None once every device has been seen."""
+    connector = _select_connector(conn, project_id, connector_id)
+    if connector.status != ACTIVE:
+        if not first:
+            return [], None
+        raise BadRequest(
+            f"data connector {connector_id} is {connector.status}; only an ACTIVE connector"
+            " can be synchronized (enable it first)"
+        )
+    devices = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM devices WHERE project_id = ? AND id > ? ORDER BY id LIMIT ?",
+            (project_id, after, SYNC_DEVICES),
+        )
+    ]
+    if not devices:
+        return [], None
+    where = f" AND d.id IN ({','.join('?' * len(devices))})"
+    args: list[Any] = [project_id, *devices]
+    if connector.events:
+        where += f" AND e.event_type IN ({','.join('?' * len(connector.events))})"
+        args.extend(connector.events)
+    # SQLite returns the other columns of the row holding max(e.seq) in each group.
+    rows = conn.execute(
+        "SELECT d.id AS device_id, d.type AS device_type, d.product_number, d.labels,"
+        " e.body, max(e.seq) AS seq"
+        " FROM devices d JOIN events e"
+        " ON e.device_id = d.id AND e.project_id = d.project_id"
+        f" WHERE d.project_id = ?{where}"
+        " GROUP BY e.device_id, e.event_type ORDER BY seq",
+        args,
+    ).fetchall()
+    born: list[Delivery] = []
+    for row in rows:
+        envelope = orjson.loads(row[4])
+        body = push_to(
+            connector.labels,
+            envelope,
+            orjson.loads(row[3]),
+            {
+                "deviceId": row[0],
+                "projectId": project_id,
+                "deviceType": row[1],
+                "productNumber": row[2],
+            },
+        )
+        born += insert_pushes(
+            conn, [Push(connector_id, body)], envelope["eventId"], now, now, born_claimed_until
+        )
+    return born, (devices[-1] if len(devices) == SYNC_DEVICES else None)
+
+
 class SqliteConnectors:
     db: Database
     clock: Clock
@@ -50,7 +118,7 @@ class SqliteConnectors:
             # The initial status is a starting value, not a change: there is no queue to empty yet.
             conn.execute(
                 "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
-                " labels, url, signature_secret, headers, create_time, update_time)"
+                " labels, url, signature_secret, headers_sealed, create_time, update_time)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.id,
@@ -62,7 +130,7 @@ class SqliteConnectors:
                     orjson.dumps(stored.labels).decode(),
                     stored.url,
                     stored.signature_secret_encrypted,
-                    orjson.dumps(stored.headers).decode(),
+                    stored.headers_sealed,
                     now,
                     now,
                 ),
@@ -112,14 +180,14 @@ class SqliteConnectors:
                 return current, 0
             conn.execute(
                 "UPDATE dataconnectors SET display_name = ?, events = ?, labels = ?, url = ?,"
-                " signature_secret = ?, headers = ?, update_time = ? WHERE id = ?",
+                " signature_secret = ?, headers_sealed = ?, update_time = ? WHERE id = ?",
                 (
                     new.display_name,
                     orjson.dumps(new.events).decode(),
                     orjson.dumps(new.labels).decode(),
                     new.url,
                     new.signature_secret_encrypted,
-                    orjson.dumps(new.headers).decode(),
+                    new.headers_sealed,
                     now,
                     connector_id,
                 ),
@@ -130,6 +198,20 @@ class SqliteConnectors:
             return _select_connector(conn, project_id, connector_id), dropped
 
         return await self.db.write(update)
+
+    async def seal_clear_headers(self, seal: Callable[[dict[str, str]], bytes | None]) -> int:
+        def upgrade(conn: sqlite3.Connection) -> int:
+            rows = conn.execute(
+                "SELECT id, headers FROM dataconnectors WHERE headers <> '{}'"
+            ).fetchall()
+            for connector_id, headers in rows:
+                conn.execute(
+                    "UPDATE dataconnectors SET headers_sealed = ?, headers = '{}' WHERE id = ?",
+                    (seal(orjson.loads(headers)), connector_id),
+                )
+            return len(rows)
+
+        return await self.db.write(upgrade)
 
     async def delete_dataconnector(self, project_id: str, connector_id: str) -> None:
         """Delete a connector, its queue (FK cascade) and its attempt log and counters."""
@@ -154,56 +236,30 @@ class SqliteConnectors:
         The connector's event filter and label list apply as for live events. Each queued event's
         12-hour delivery window starts now (the events themselves may be older). Only ACTIVE
         connectors sync: a disabled connector has no queue. Returns the deliveries queued.
+
+        The single writer serves every tenant, so a project with a long history is synced in
+        pages of `SYNC_DEVICES` devices, one write job each, and other tenants' publishes commit
+        in between. A page finds the connector no longer ACTIVE: the sync stops there.
         """
         now = self.clock.now()
-
-        def sync(conn: sqlite3.Connection) -> list[Delivery]:
-            connector = _select_connector(conn, project_id, connector_id)
-            if connector.status != ACTIVE:
-                raise BadRequest(
-                    f"data connector {connector_id} is {connector.status}; only an ACTIVE connector"
-                    " can be synchronized (enable it first)"
+        born: list[Delivery] = []
+        after: str | None = ""
+        first = True
+        while after is not None:
+            page, after = await self.db.write(
+                partial(
+                    _sync_page,
+                    project_id=project_id,
+                    connector_id=connector_id,
+                    after=after,
+                    now=now,
+                    born_claimed_until=born_claimed_until,
+                    first=first,
                 )
-            where = ""
-            args: list[Any] = [project_id]
-            if connector.events:
-                where = f" AND e.event_type IN ({','.join('?' * len(connector.events))})"
-                args.extend(connector.events)
-            # SQLite returns the other columns of the row holding max(e.seq) in each group.
-            rows = conn.execute(
-                "SELECT d.id AS device_id, d.type AS device_type, d.product_number, d.labels,"
-                " e.body, max(e.seq) AS seq"
-                " FROM devices d JOIN events e"
-                " ON e.device_id = d.id AND e.project_id = d.project_id"
-                f" WHERE d.project_id = ?{where}"
-                " GROUP BY e.device_id, e.event_type ORDER BY seq",
-                args,
-            ).fetchall()
-            born: list[Delivery] = []
-            for row in rows:
-                envelope = orjson.loads(row[4])
-                body = push_to(
-                    connector.labels,
-                    envelope,
-                    orjson.loads(row[3]),
-                    {
-                        "deviceId": row[0],
-                        "projectId": project_id,
-                        "deviceType": row[1],
-                        "productNumber": row[2],
-                    },
-                )
-                born += insert_pushes(
-                    conn,
-                    [Push(connector_id, body)],
-                    envelope["eventId"],
-                    now,
-                    now,
-                    born_claimed_until,
-                )
-            return born
-
-        return await self.db.write(sync)
+            )
+            born += page
+            first = False
+        return born
 
     async def delivery_counter(self, connector_id: str, name: str) -> int:
         row = self.db.read(

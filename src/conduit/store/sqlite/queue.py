@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
+from conduit.store.queries import CONNECTOR_ROW_SELECT
 from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
 from conduit.store.rows import connector_row_from_row
 from conduit.store.sqlite.attempts import record_attempts
@@ -118,8 +119,7 @@ class SqliteQueue:
     async def connector_row(self, connector_id: str) -> ConnectorRow | None:
         row = self.db.read(
             lambda c: c.execute(
-                "SELECT id, status, update_time, url, headers, signature_secret, failing_since,"
-                " last_success, consecutive_failures, probe_until FROM dataconnectors WHERE id = ?",
+                CONNECTOR_ROW_SELECT + " WHERE id = ?",
                 (connector_id,),
             ).fetchone()
         )
