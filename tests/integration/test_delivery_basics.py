@@ -116,7 +116,7 @@ async def test_connector_changes_apply_to_the_next_attempt(tmp_path: Path) -> No
                 lambda c: replace(
                     c,
                     url=new.url,
-                    headers={"X-V": "2"},
+                    headers_sealed=engine.ctx.secrets.seal_headers({"X-V": "2"}),
                     signature_secret_encrypted=engine.ctx.secrets.encrypt("two"),
                 ),
             )
