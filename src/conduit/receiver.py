@@ -6,6 +6,13 @@ it past `exp`, and compare the SHA-256 of the *raw* body bytes with the `checksu
 SHA-1 `checksum` for tokens from before that claim existed) — only then parse the JSON. Each way a
 push can be wrong has its own exception class, so an endpoint can answer and log precisely.
 
+A connector may sign the Standard Webhooks way instead, or as well (`signatureScheme`): then the
+`webhook-signature` header is checked too — HMAC-SHA256 over `id.timestamp.body`, compared in
+constant time, with `webhook-timestamp` within `tolerance` seconds of now (5 minutes, as the
+Standard Webhooks libraries do) so a captured push cannot be replayed later. A push is authentic
+when a signature it carries verifies; during a secret rotation the Standard Webhooks header
+carries one signature per valid secret, so a receiver holding either secret accepts it.
+
 Usable without the rest of Conduit (it needs PyJWT only); `conduit receive` is built on it.
 """
 
@@ -21,7 +28,10 @@ from typing import Any
 
 import jwt
 
+from conduit.delivery import standard_webhooks
+
 SIGNATURE_HEADER = "x-dt-signature"
+TIMESTAMP_TOLERANCE = 300.0  # seconds a Standard Webhooks timestamp may be off from now
 
 
 class PushVerificationError(Exception):
@@ -55,8 +65,9 @@ class Push:
     event: dict[str, Any]
     labels: dict[str, str]
     metadata: dict[str, Any] | None  # None for events not published by a device (SPEC §1)
-    claims: dict[str, Any] | None  # the verified token's claims; None when verification was off
+    claims: dict[str, Any] | None  # the verified X-Dt-Signature's claims, if that one was checked
     body: bytes
+    verified_by: str | None = None  # "X-Dt-Signature", "webhook-signature", or None (no secret)
 
     @property
     def event_id(self) -> str:
@@ -78,13 +89,45 @@ class Push:
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
 
-def find_signature(headers: Headers) -> str | None:
-    """The `X-Dt-Signature` value, matched case-insensitively."""
+def find_header(headers: Headers, wanted: str) -> str | None:
+    """A header's value, its name matched case-insensitively."""
     items = headers.items() if isinstance(headers, Mapping) else headers
+    wanted = wanted.lower()
     for name, value in items:
-        if name.lower() == SIGNATURE_HEADER:
+        if name.lower() == wanted:
             return value
     return None
+
+
+def find_signature(headers: Headers) -> str | None:
+    """The `X-Dt-Signature` value, matched case-insensitively."""
+    return find_header(headers, SIGNATURE_HEADER)
+
+
+def verify_standard_webhook(
+    headers: Headers,
+    body: bytes,
+    secret: str,
+    *,
+    now: float | None = None,
+    tolerance: float = TIMESTAMP_TOLERANCE,
+) -> None:
+    """Check the Standard Webhooks headers of a push against `secret` (see the module's doc)."""
+    message_id = find_header(headers, standard_webhooks.ID_HEADER)
+    timestamp = find_header(headers, standard_webhooks.TIMESTAMP_HEADER)
+    signatures = find_header(headers, standard_webhooks.SIGNATURE_HEADER)
+    if not (message_id and timestamp and signatures):
+        raise MissingSignature("missing webhook-id, webhook-timestamp or webhook-signature")
+    try:
+        sent = int(timestamp)
+    except ValueError as exc:
+        raise InvalidSignature("invalid signature: webhook-timestamp is not a number") from exc
+    moment = time.time() if now is None else now
+    if abs(moment - sent) > tolerance:
+        raise ExpiredSignature("signature timestamp is outside the tolerance")
+    key = standard_webhooks.signing_key(secret.encode())
+    if not standard_webhooks.verify(key, message_id, sent, body, signatures):
+        raise InvalidSignature("invalid signature: no webhook-signature matches the secret")
 
 
 def verify_signature(
@@ -146,10 +189,31 @@ def verify_push(
     anyway is still parsed.
     """
     claims = None
+    verified_by = None
     if secret is not None:
         token = find_signature(headers)
-        if token is None:
-            raise MissingSignature("missing header X-Dt-Signature")
-        claims = verify_signature(token, body, secret, now=now)
+        has_webhook_signature = find_header(headers, standard_webhooks.SIGNATURE_HEADER)
+        if token is None and not has_webhook_signature:
+            raise MissingSignature("missing header X-Dt-Signature (or webhook-signature)")
+        failure: PushVerificationError | None = None
+        if has_webhook_signature:
+            try:
+                verify_standard_webhook(headers, body, secret, now=now)
+                verified_by = standard_webhooks.SIGNATURE_HEADER
+            except PushVerificationError as exc:
+                failure = exc
+        if verified_by is None and token is not None:
+            claims = verify_signature(token, body, secret, now=now)
+            verified_by = "X-Dt-Signature"
+        if verified_by is None:
+            assert failure is not None
+            raise failure
     event, labels, metadata = parse_push(body)
-    return Push(event=event, labels=labels, metadata=metadata, claims=claims, body=body)
+    return Push(
+        event=event,
+        labels=labels,
+        metadata=metadata,
+        claims=claims,
+        body=body,
+        verified_by=verified_by,
+    )

@@ -24,7 +24,7 @@ from conduit.clock import ManualClock, SystemClock
 from conduit.config import Settings
 from conduit.context import Context
 from conduit.delivery.dispatcher import Dispatcher
-from conduit.domain.dataconnectors import ACTIVE, DataConnector
+from conduit.domain.dataconnectors import ACTIVE, DT_JWT, DataConnector
 from conduit.domain.devices import DeviceRef
 from conduit.domain.ids import new_id
 from conduit.domain.times import rfc3339
@@ -67,6 +67,8 @@ class Engine:
         labels: list[str] | None = None,
         status: str = ACTIVE,
         project_id: str | None = None,
+        signature_scheme: str = DT_JWT,
+        disable_on_gone: bool = False,
     ) -> str:
         created = await self.ctx.store.create_dataconnector(
             DataConnector(
@@ -79,6 +81,8 @@ class Engine:
                 url=url,
                 signature_secret_encrypted=self.ctx.secrets.encrypt(secret) if secret else None,
                 headers_sealed=self.ctx.secrets.seal_headers(headers or {}),
+                signature_scheme=signature_scheme,
+                disable_on_gone=disable_on_gone,
             )
         )
         return created.id

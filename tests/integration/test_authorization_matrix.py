@@ -405,6 +405,17 @@ ROUTES: list[Route] = [
         lambda w: ("POST", f"projects/{{p}}/dataconnectors/{w.connector}:sync", {}),
     ),
     Route(
+        "POST",
+        "/v2/projects/{p}/dataconnectors/{c}:rotateSecret",
+        PROJECT,
+        "dataconnector.update",
+        lambda w: (
+            "POST",
+            f"projects/{{p}}/dataconnectors/{w.fresh('connector')}:rotateSecret",
+            {"signatureSecret": "rotated-in-the-matrix-0123456789"},
+        ),
+    ),
+    Route(
         "GET",
         "/v2/projects/{p}/dataconnectors/{c}:metrics",
         PROJECT,
@@ -592,5 +603,5 @@ def test_every_route_for_every_caller(dt: Any, world: World) -> None:
             cells += 1
             if got != expected:
                 mismatches.append(f"{route.method} {route.path} as {caller}: {got} != {expected}")
-    assert cells == len(ROUTES) * len(PERMISSIONS) == 51 * 6
+    assert cells == len(ROUTES) * len(PERMISSIONS) == 52 * 6
     assert not mismatches, "\n".join(mismatches)

@@ -22,7 +22,10 @@ from tests.harness.stored import arrange, insert_attempts, raw_bytes, read_store
 # on
 # port 9 (discard), which is fine for tests that never publish events.
 URL = "https://127.0.0.1:9/hook"
-RESOURCE_KEYS = {"name", "displayName", "type", "status", "events", "labels", "httpConfig"}
+DT_KEYS = {"name", "displayName", "type", "status", "events", "labels", "httpConfig"}
+# Conduit's extensions, with the defaults that behave exactly as DT's connectors (issue 9).
+EXTENSION_DEFAULTS = {"signatureScheme": "DT_JWT", "disableOnGone": False}
+RESOURCE_KEYS = DT_KEYS | set(EXTENSION_DEFAULTS)
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -143,6 +146,7 @@ def test_create_with_defaults_returns_the_full_shape(
         "events": [],
         "labels": [],
         "httpConfig": {"url": URL, "signatureSecret": "", "headers": {}},
+        **EXTENSION_DEFAULTS,
     }
 
 

@@ -33,26 +33,32 @@ def test_requests_and_outcomes_round_trip_through_arbitrary_chunking() -> None:
             1_700_000_000 + i,
             f"jti{i}",
             bytes([i % 256]) * (i * 37),
+            "BOTH" if i % 3 else "DT_JWT",
+            b"old-s\xc3\xa9cret" if i % 5 == 0 else None,
+            f"event{i}",
         )
         for i in range(1, 60)
-    ) + encode_outcome(99, Outcome(False, 503, "http_503", 0.25))
+    ) + encode_outcome(99, Outcome(False, 503, "http_503", 0.25, 120.0))
     rng = random.Random(3)
     for _ in range(20):
         cuts = sorted(rng.sample(range(1, len(stream)), 40))
         chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)], strict=True)]
         frames = _feed(chunks)
         assert [f[0] for f in frames] == [*range(1, 60), 99]
-        request_id, (url, headers, secret, iat, jti), body = frames[4]
-        assert (request_id, url, headers, iat, jti) == (
+        request_id, meta, body = frames[4]
+        url, headers, secret, iat, jti, scheme, previous, event_id = meta
+        assert (request_id, url, headers, iat, jti, scheme, event_id) == (
             5,
             "https://h5.example/x",
             {"A": "5"},
             1_700_000_005,
             "jti5",
+            "BOTH",
+            "event5",
         )
-        assert secret == "sécret" and body == bytes([5]) * 185
-        assert frames[5][1][2] is None
-        assert decode_outcome(frames[-1][1]) == Outcome(False, 503, "http_503", 0.25)
+        assert secret == "sécret" and previous == "old-sécret" and body == bytes([5]) * 185
+        assert frames[5][1][2] is None and frames[5][1][6] is None
+        assert decode_outcome(frames[-1][1]) == Outcome(False, 503, "http_503", 0.25, 120.0)
         assert frames[-1][2] == b""
 
 

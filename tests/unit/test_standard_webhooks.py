@@ -51,8 +51,12 @@ def test_a_changed_body_or_id_does_not_verify() -> None:
     with pytest.raises(WebhookVerificationError):
         Webhook(b"s3cret").verify(BODY, {**headers, "webhook-id": "evt-2"})
     timestamp = int(headers["webhook-timestamp"])
-    assert standard_webhooks.verify(b"s3cret", "evt-1", timestamp, BODY, headers["webhook-signature"])
-    assert not standard_webhooks.verify(b"s3cret", "evt-1", timestamp + 1, BODY, headers["webhook-signature"])
+    assert standard_webhooks.verify(
+        b"s3cret", "evt-1", timestamp, BODY, headers["webhook-signature"]
+    )
+    assert not standard_webhooks.verify(
+        b"s3cret", "evt-1", timestamp + 1, BODY, headers["webhook-signature"]
+    )
 
 
 def test_without_a_secret_there_is_an_id_and_a_timestamp_but_no_signature() -> None:

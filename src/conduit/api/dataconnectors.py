@@ -33,8 +33,10 @@ from conduit.context import Context, context_of
 from conduit.delivery.addresses import check_url
 from conduit.delivery.metrics import DROPPED
 from conduit.domain.dataconnector_rules import (
+    apply_rotation,
     apply_update,
     parse_create,
+    parse_rotation,
     parse_update,
     parse_update_mask,
 )
@@ -72,7 +74,7 @@ def dataconnector_json(
         headers = dict.fromkeys(headers, REDACTED)
     else:
         secret = ctx.secrets.decrypt(encrypted) if encrypted else ""
-    return {
+    resource: dict[str, Any] = {
         "name": f"projects/{connector.project_id}/dataconnectors/{connector.id}",
         "displayName": connector.display_name,
         "type": connector.type,
@@ -84,7 +86,13 @@ def dataconnector_json(
             "signatureSecret": secret,
             "headers": headers,
         },
+        # Conduit's extensions (clients that do not know them ignore them).
+        "signatureScheme": connector.signature_scheme,
+        "disableOnGone": connector.disable_on_gone,
     }
+    if connector.previous_secret_encrypted and connector.previous_secret_until > ctx.clock.now():
+        resource["previousSecretExpireTime"] = rfc3339(connector.previous_secret_until)
+    return resource
 
 
 def duration_json(seconds: float) -> str:
@@ -170,6 +178,8 @@ async def create_dataconnector(request: Request) -> Response:
                 ctx.secrets.encrypt(new.signature_secret) if new.signature_secret else None
             ),
             headers_sealed=ctx.secrets.seal_headers(new.headers),
+            signature_scheme=new.signature_scheme,
+            disable_on_gone=new.disable_on_gone,
         )
     )
     return ok(dataconnector_json(ctx, connector))
@@ -220,6 +230,24 @@ async def delete_dataconnector(request: Request) -> Response:
     await principal.require_project(project_id, "dataconnector.delete")
     await ctx.store.delete_dataconnector(project_id, request.path_params["dataconnector"])
     return ok({})
+
+
+async def rotate_dataconnector_secret(request: Request) -> Response:
+    """Set a new signature secret and keep the current one signing beside it for `gracePeriod`
+    (default 24 h), so receivers switch without a window of failed verifications."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    await principal.require_project(project_id, "dataconnector.update")
+    rotation = parse_rotation(await read_json(request))
+    connector, _ = await ctx.store.update_dataconnector(
+        project_id,
+        request.path_params["dataconnector"],
+        lambda current: apply_rotation(
+            current, rotation, encrypt=ctx.secrets.encrypt, now=ctx.clock.now()
+        ),
+    )
+    return ok(dataconnector_json(ctx, connector))
 
 
 async def sync_dataconnector(request: Request) -> Response:
@@ -290,6 +318,7 @@ routes: list[BaseRoute] = [
         name="create_dataconnector",
     ),
     Route(_ITEM + ":sync", sync_dataconnector, methods=["POST"]),
+    Route(_ITEM + ":rotateSecret", rotate_dataconnector_secret, methods=["POST"]),
     Route(_ITEM + ":metrics", dataconnector_metrics, methods=["GET"]),
     Route(_ITEM + "/attempts", list_attempts, methods=["GET"]),
     Route(_ITEM, get_dataconnector, methods=["GET"]),

@@ -14,7 +14,7 @@ from typing import Any
 
 from conduit.api import emulator, members, projects, serviceaccounts
 from conduit.domain import dataconnector_rules as connector_rules
-from conduit.domain.dataconnectors import CLIENT_SETTABLE_STATUSES, STATUSES
+from conduit.domain.dataconnectors import CLIENT_SETTABLE_STATUSES, SIGNATURE_SCHEMES, STATUSES
 from conduit.domain.event_types import DEVICE_TYPES, EVENT_TYPES, publish_schema
 from conduit.domain.labels import MAX_KEY, MAX_LABELS, MAX_VALUE
 from conduit.domain.roles import ORGANIZATION_ROLES, PROJECT_ROLES, ROLES
@@ -88,6 +88,8 @@ def _connector_input(required: tuple[str, ...]) -> Schema:
         "events": {"type": "array", "items": {"type": "string", "enum": list(EVENT_TYPES)}},
         "labels": {"type": "array", "items": {"type": "string", "maxLength": MAX_KEY}},
         "httpConfig": http_config,
+        "signatureScheme": {"type": "string", "enum": list(SIGNATURE_SCHEMES)},
+        "disableOnGone": BOOLEAN,
     }
     assert set(properties) == set(connector_rules._TOP_LEVEL), "the validator's fields changed"
     return _obj(properties, required)
@@ -180,9 +182,32 @@ COMPONENTS: dict[str, Schema] = {
                 },
                 ("url", "signatureSecret", "headers"),
             ),
+            "signatureScheme": {"type": "string", "enum": list(SIGNATURE_SCHEMES)},
+            "disableOnGone": BOOLEAN,
+            "previousSecretExpireTime": TIMESTAMP,
         },
-        ("name", "displayName", "type", "status", "events", "labels", "httpConfig"),
+        (
+            "name",
+            "displayName",
+            "type",
+            "status",
+            "events",
+            "labels",
+            "httpConfig",
+            "signatureScheme",
+            "disableOnGone",
+        ),
     ),
+    "SecretRotation": {
+        **_obj(
+            {
+                "signatureSecret": {"type": "string", "minLength": 1},
+                "gracePeriod": {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9})?s$"},
+            },
+            ("signatureSecret",),
+        ),
+        "additionalProperties": False,
+    },
     "DataConnectorInput": _connector_input(("httpConfig",)),
     "DataConnectorUpdate": _connector_input(()),
     "DataConnectorMetrics": _obj(
@@ -317,6 +342,7 @@ OPERATIONS: dict[str, Operation] = {
     ),
     "delete_dataconnector": Operation("Empty"),
     "sync_dataconnector": Operation("Empty", "Empty", required_body=False),
+    "rotate_dataconnector_secret": Operation("DataConnector", "SecretRotation"),
     "dataconnector_metrics": Operation("DataConnectorMetrics"),
     "list_attempts": Operation("AttemptPage", query=_PAGING),
     "list_devices": Operation(

@@ -15,14 +15,24 @@ from conduit.auth.secrets import SecretBox
 from conduit.delivery import policy
 from conduit.delivery.http import Target, parse_target
 from conduit.delivery.request import base_headers
-from conduit.domain.dataconnectors import ACTIVE
+from conduit.domain.dataconnectors import ACTIVE, DT_JWT
 from conduit.store.records import ConnectorRow, Health
 
-Fingerprint = tuple[str, float, str, bytes | None, bytes | None]
+Fingerprint = tuple[str, float, str, bytes | None, bytes | None, str, bytes | None, float, bool]
 
 
 def fingerprint(row: ConnectorRow) -> Fingerprint:
-    return (row.status, row.update_time, row.url, row.headers_sealed, row.signature_secret)
+    return (
+        row.status,
+        row.update_time,
+        row.url,
+        row.headers_sealed,
+        row.signature_secret,
+        row.signature_scheme,
+        row.previous_secret,
+        row.previous_secret_until,
+        row.disable_on_gone,
+    )
 
 
 @dataclass
@@ -36,6 +46,10 @@ class ConnectorState:
     )  # None: the stored URL cannot be sent to (every attempt fails `invalid_url`)
     headers: dict[str, str]  # the per-connector part of every attempt's headers
     secret: bytes | None  # UTF-8 signature secret; None = unsigned
+    scheme: str = DT_JWT  # how attempts are signed (`request.attempt_headers`)
+    previous_secret: bytes | None = None  # a rotated-out secret, signing too until ...
+    previous_until: float = 0.0
+    disable_on_gone: bool = False
     consecutive_failures: int = 0
     failing_since: float | None = None
     last_success: float | None = None
@@ -69,11 +83,16 @@ class ConnectorState:
         self.active = row.status == ACTIVE
         self.target = parse_target(row.url)
         self.headers = base_headers({})
-        self.secret = None
+        self.secret = self.previous_secret = None
+        self.scheme = row.signature_scheme
+        self.previous_until = row.previous_secret_until
+        self.disable_on_gone = row.disable_on_gone
         try:
             self.headers = base_headers(secrets.open_headers(row.headers_sealed))
             if row.signature_secret:
                 self.secret = secrets.decrypt(row.signature_secret).encode() or None
+            if row.previous_secret:
+                self.previous_secret = secrets.decrypt(row.previous_secret).encode() or None
         except ValueError:
             # Fail closed: a push is never sent unsigned, or without the headers its receiver
             # expects. Every attempt fails (`invalid_url`) until the connector is set anew.
@@ -102,6 +121,10 @@ class ConnectorState:
         self.failing_since = policy.failing_since_after_failure(self.failing_since, self.idle, now)
         self.idle = False
         self.probe_at = policy.next_probe_at(now, self.consecutive_failures, random)
+
+    def previous_at(self, now: float) -> bytes | None:
+        """The rotated-out secret while its grace period lasts."""
+        return self.previous_secret if now < self.previous_until else None
 
     def health(self) -> Health:
         return (self.failing_since, self.last_success, self.consecutive_failures)

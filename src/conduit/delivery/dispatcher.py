@@ -392,7 +392,15 @@ class Dispatcher:
         self._leases[row.id] = row.lease_until
         now = self.clock.now()
         request = AttemptRequest(
-            state.target, row.body, state.headers, state.secret, int(now), new_id(now)
+            state.target,
+            row.body,
+            state.headers,
+            state.secret,
+            int(now),
+            new_id(now),
+            state.scheme,
+            state.previous_at(now),
+            row.event_id,
         )
 
         def done(outcome: Outcome) -> None:
@@ -441,13 +449,27 @@ class Dispatcher:
             if not state.failing or probe:
                 state.on_failure(now, self.random)
                 counted_failure = True
-            retry_at = policy.next_attempt_after_failure(row.event_time, attempt, now, self.random)
+            if outcome.retry_after is not None:
+                # The receiver asked for a pause: no probe of this connector before it ends.
+                state.probe_at = max(
+                    state.probe_at, now + policy.honoured_pause(outcome.retry_after)
+                )
+                counted_failure = True
+            retry_at = policy.next_attempt_after_failure(
+                row.event_time, attempt, now, self.random, outcome.retry_after
+            )
             pending.rescheduled.append((attempt, retry_at, row.id))
             self._pending_effects.append(lambda: self._rescheduled(state, row.id, retry_at))
             if state.active and policy.should_disable(state.failing_since, now):
                 log.warning(
                     "connector %s has failed for 5 days without a success: SYSTEM_DISABLED",
                     state.id,
+                )
+                pending.disable.append(state.id)
+                state.active = False
+            elif state.active and state.disable_on_gone and outcome.status == 410:
+                log.warning(
+                    "connector %s: the receiver answered 410 Gone: SYSTEM_DISABLED", state.id
                 )
                 pending.disable.append(state.id)
                 state.active = False

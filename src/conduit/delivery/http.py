@@ -33,6 +33,7 @@ from yarl import URL
 
 from conduit.config import Network, Settings
 from conduit.delivery.addresses import address_allowed, literal_address, split_url
+from conduit.delivery.retry_after import HONOURED_STATUSES, parse_retry_after
 from conduit.domain.errors import BadRequest
 
 RESPONSE_BODY_LIMIT = 64 * 1024  # bytes of a receiver's answer read (and thrown away) per attempt
@@ -59,6 +60,7 @@ class Outcome:
     status: int | None  # HTTP status, when the receiver answered
     error: str | None  # error class of a failure; None on success
     latency: float  # seconds, request start to full response (or failure)
+    retry_after: float | None = None  # seconds a 429 or 503 asked us to wait (`retry_after`)
 
 
 def parse_target(url: str) -> Target | None:
@@ -208,13 +210,18 @@ class PushClient:
                 target.url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 status = response.status
+                retry_after = (
+                    parse_retry_after(response.headers.get("Retry-After"), time.time())
+                    if status in HONOURED_STATUSES
+                    else None
+                )
                 await _drain(response)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is an outcome, classified
             return Outcome(False, None, classify(exc), time.perf_counter() - started)
         error = status_class(status)
-        return Outcome(error is None, status, error, time.perf_counter() - started)
+        return Outcome(error is None, status, error, time.perf_counter() - started, retry_after)
 
 
 async def _drain(response: aiohttp.ClientResponse) -> None:

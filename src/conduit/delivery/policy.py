@@ -17,6 +17,9 @@ dispatcher is only the place that applies them.
   days never count as failing days.
 - A share of every in-flight cap is kept for first attempts, so a retry backlog cannot starve fresh
   events (Hook0's idea).
+- A receiver that answers 429 or 503 with `Retry-After` is not asked again before then: the event
+  and the connector's next probe wait `max(backoff, Retry-After)`, Retry-After capped at one hour,
+  and never past the event's 12 hours.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ MAX_EVENT_AGE = 12 * 3600.0  # seconds: the at-least-once window
 ATTEMPT_LOG_RETENTION = 24 * 3600.0  # seconds the attempt log keeps an attempt
 DISABLE_AFTER = 5 * 86400.0  # seconds of failing without success before SYSTEM_DISABLED
 FIRST_ATTEMPT_SHARE = 0.25  # of every in-flight cap, usable only by first attempts
+MAX_RETRY_AFTER = 3600.0  # seconds: the longest pause a receiver's Retry-After obtains
 IDLE_GAP = (
     3600.0  # seconds without a failed attempt that break a failing stretch (idle, not failing)
 )
@@ -56,13 +60,24 @@ def is_expired(event_time: float, now: float) -> bool:
     return now >= expires_at(event_time)
 
 
+def honoured_pause(retry_after: float | None) -> float:
+    """Seconds of a receiver's `Retry-After` that are honoured (0 when it sent none)."""
+    return 0.0 if retry_after is None else min(max(retry_after, 0.0), MAX_RETRY_AFTER)
+
+
 def next_attempt_after_failure(
-    event_time: float, failures: int, now: float, random: Random
+    event_time: float,
+    failures: int,
+    now: float,
+    random: Random,
+    retry_after: float | None = None,
 ) -> float:
-    """When to look at an event again after its `failures`-th failed attempt: after its backoff,
-    but no later than the moment it turns 12 hours old — it stays queued until then, and is
-    expired (not tried) when it is looked at from that moment on."""
-    return min(now + retry_delay(failures, random), expires_at(event_time))
+    """When to look at an event again after its `failures`-th failed attempt: after its backoff
+    (or the receiver's `Retry-After`, whichever is longer), but no later than the moment it turns
+    12 hours old — it stays queued until then, and is expired (not tried) when it is looked at
+    from that moment on."""
+    delay = max(retry_delay(failures, random), honoured_pause(retry_after))
+    return min(now + delay, expires_at(event_time))
 
 
 def failing_since_after_failure(failing_since: float | None, idle: bool, now: float) -> float:

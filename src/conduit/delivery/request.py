@@ -16,7 +16,9 @@ from typing import Any
 import orjson
 
 from conduit import __version__
+from conduit.delivery import standard_webhooks
 from conduit.delivery.signing import SIGNATURE_HEADER, sign_push
+from conduit.domain.dataconnectors import DT_JWT, STANDARD_WEBHOOKS
 from conduit.domain.pushes import push_body
 
 USER_AGENT = f"Conduit/{__version__}"
@@ -55,11 +57,30 @@ def base_headers(custom: Mapping[str, str]) -> dict[str, str]:
 
 
 def attempt_headers(
-    base: Mapping[str, str], body: bytes, secret: bytes | None, *, iat: int, jti: str
+    base: Mapping[str, str],
+    body: bytes,
+    secret: bytes | None,
+    *,
+    iat: int,
+    jti: str,
+    scheme: str = DT_JWT,
+    previous: bytes | None = None,
+    event_id: str = "",
 ) -> dict[str, str]:
-    """The headers of one attempt: `base`, plus a fresh `X-Dt-Signature` when the connector has a
-    secret (an empty or missing secret means unsigned, as in DT Cloud)."""
+    """The headers of one attempt: `base`, plus its signatures, made at the attempt.
+
+    DT's scheme: a fresh `X-Dt-Signature` when the connector has a secret (an empty or missing
+    secret means unsigned, as in DT Cloud); it holds one signature, so during a rotation it is
+    made with the new secret. Standard Webhooks: `webhook-id` (the event id), `webhook-timestamp`
+    (= `iat`) and, with a secret, `webhook-signature` with one signature per valid secret. `BOTH`
+    sends both sets.
+    """
     headers = dict(base)
-    if secret:
+    if scheme != STANDARD_WEBHOOKS and secret:
         headers[SIGNATURE_HEADER] = sign_push(body, secret, iat=iat, jti=jti)
+    if scheme != DT_JWT:
+        for name in [n for n in headers if n.lower() in standard_webhooks.HEADERS]:
+            del headers[name]  # a custom header may not pose as a signature
+        secrets = [s for s in (secret, previous) if s]
+        headers.update(standard_webhooks.headers(event_id, iat, body, secrets))
     return headers

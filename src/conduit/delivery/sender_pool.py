@@ -96,6 +96,9 @@ class SenderPool:
                 request.iat,
                 request.jti,
                 request.body,
+                request.scheme,
+                request.previous,
+                request.event_id,
             )
         )
 

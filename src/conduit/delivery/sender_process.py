@@ -79,9 +79,17 @@ class Sender:
         task.add_done_callback(self.tasks.discard)
 
     async def attempt(self, request_id: int, meta: list[Any], body: bytes) -> None:
-        url, base, secret, iat, jti = meta
-        key = secret.encode() if secret else None
-        headers = attempt_headers(base, body, key, iat=iat, jti=jti)
+        url, base, secret, iat, jti, scheme, previous, event_id = meta
+        headers = attempt_headers(
+            base,
+            body,
+            secret.encode() if secret else None,
+            iat=iat,
+            jti=jti,
+            scheme=scheme,
+            previous=previous.encode() if previous else None,
+            event_id=event_id,
+        )
         outcome = await self.client.post(self.target(url), body, headers)
         if self.writer is not None:
             self.writer.write(encode_outcome(request_id, outcome))

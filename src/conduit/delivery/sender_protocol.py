@@ -5,8 +5,9 @@ back, thousands of times a second, so the framing is the cheapest that is still 
 `!III` (frame length, request id, meta length), then the meta JSON, then raw bytes. Writers batch
 the frames of one event-loop tick into one write (`FrameWriter`).
 
-- request:  meta = `[url, headers, secret, iat, jti]`, bytes = the push body
-- response: meta = `[success, status, error, latency]`, bytes = empty
+- request:  meta = `[url, headers, secret, iat, jti, scheme, previous secret, event id]`,
+            bytes = the push body
+- response: meta = `[success, status, error, latency, retry_after]`, bytes = empty
 """
 
 from __future__ import annotations
@@ -43,18 +44,37 @@ def encode_request(
     iat: int,
     jti: str,
     body: bytes,
+    scheme: str,
+    previous: bytes | None,
+    event_id: str,
 ) -> bytes:
-    meta = [url, headers, secret.decode() if secret else None, iat, jti]
+    meta = [
+        url,
+        headers,
+        secret.decode() if secret else None,
+        iat,
+        jti,
+        scheme,
+        previous.decode() if previous else None,
+        event_id,
+    ]
     return encode(request_id, meta, body)
 
 
 def encode_outcome(request_id: int, outcome: Outcome) -> bytes:
-    return encode(request_id, [outcome.success, outcome.status, outcome.error, outcome.latency])
+    meta = [outcome.success, outcome.status, outcome.error, outcome.latency, outcome.retry_after]
+    return encode(request_id, meta)
 
 
 def decode_outcome(meta: Any) -> Outcome:
-    success, status, error, latency = meta
-    return Outcome(bool(success), status, error, float(latency))
+    success, status, error, latency, retry_after = meta
+    return Outcome(
+        bool(success),
+        status,
+        error,
+        float(latency),
+        None if retry_after is None else float(retry_after),
+    )
 
 
 class FrameProtocol(asyncio.Protocol):

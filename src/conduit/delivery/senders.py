@@ -28,6 +28,9 @@ class AttemptRequest:
     secret: bytes | None
     iat: int
     jti: str
+    scheme: str = "DT_JWT"
+    previous: bytes | None = None  # a rotated-out secret still in its grace period
+    event_id: str = ""
 
 
 class Sender(Protocol):
@@ -63,6 +66,13 @@ class LocalSender:
 
     async def _attempt(self, request: AttemptRequest, done: Done) -> None:
         headers = attempt_headers(
-            request.headers, request.body, request.secret, iat=request.iat, jti=request.jti
+            request.headers,
+            request.body,
+            request.secret,
+            iat=request.iat,
+            jti=request.jti,
+            scheme=request.scheme,
+            previous=request.previous,
+            event_id=request.event_id,
         )
         done(await self.client.post(request.target, request.body, headers))

@@ -44,9 +44,7 @@ def signature(key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
 
 
-def headers(
-    message_id: str, timestamp: int, body: bytes, secrets: list[bytes]
-) -> dict[str, str]:
+def headers(message_id: str, timestamp: int, body: bytes, secrets: list[bytes]) -> dict[str, str]:
     """The three headers of one attempt; no `webhook-signature` when there is no secret."""
     out = {ID_HEADER: message_id, TIMESTAMP_HEADER: str(timestamp)}
     if secrets:
@@ -56,9 +54,7 @@ def headers(
     return out
 
 
-def verify(
-    key: bytes, message_id: str, timestamp: int, body: bytes, header: str
-) -> bool:
+def verify(key: bytes, message_id: str, timestamp: int, body: bytes, header: str) -> bool:
     """Whether any `v1` signature in `header` is ours, compared in constant time."""
     expected = signature(key, message_id, timestamp, body).encode()
     return any(hmac.compare_digest(expected, candidate.encode()) for candidate in header.split())

@@ -24,7 +24,9 @@ from typing import Any
 
 from conduit.domain.dataconnectors import (
     CLIENT_SETTABLE_STATUSES,
+    DT_JWT,
     HTTP_PUSH,
+    SIGNATURE_SCHEMES,
     SYSTEM_DISABLED,
     DataConnector,
 )
@@ -53,10 +55,21 @@ _HEADER_VALUE = re.compile(
     r"[\t\x20-\x7e]*"
 )  # printable ASCII and tab: no CR, LF or other controls
 
-_TOP_LEVEL = frozenset({"displayName", "type", "status", "events", "labels", "httpConfig"})
-_OUTPUT_ONLY = frozenset(
-    {"name"}
-)  # ignored: clients such as terraform send the whole resource back
+# DT's fields, then Conduit's extensions (issue 9; a connector without them behaves as DT's).
+_TOP_LEVEL = frozenset(
+    {
+        "displayName",
+        "type",
+        "status",
+        "events",
+        "labels",
+        "httpConfig",
+        "signatureScheme",
+        "disableOnGone",
+    }
+)
+# Ignored: clients such as terraform send the whole resource back.
+_OUTPUT_ONLY = frozenset({"name", "previousSecretExpireTime"})
 _OTHER_TYPES_CONFIG = frozenset(
     {"azureServiceBusConfig", "azureEventHubConfig", "pubsubConfig", "awsSqsConfig"}
 )
@@ -72,7 +85,11 @@ UPDATE_PATHS: tuple[str, ...] = (
     "httpConfig.signatureSecret",
     "httpConfig.headers",
     "type",
+    "signatureScheme",
+    "disableOnGone",
 )
+DEFAULT_ROTATION_GRACE = 24 * 3600.0  # seconds a rotated-out secret keeps signing
+MAX_ROTATION_GRACE = 30 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +110,8 @@ class ConnectorInput:
     events: list[str] | None = None
     labels: list[str] | None = None
     http_config: HttpConfigInput | None = None
+    signature_scheme: str | None = None
+    disable_on_gone: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,8 @@ class NewConnector:
     url: str
     signature_secret: str  # "" = unsigned
     headers: dict[str, str]
+    signature_scheme: str = DT_JWT
+    disable_on_gone: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,6 +140,8 @@ class ConnectorUpdate:
     url: str | None = None
     signature_secret: str | None = None  # "" = remove the secret
     headers: dict[str, str] | None = None
+    signature_scheme: str | None = None
+    disable_on_gone: bool | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -194,6 +217,18 @@ def validate_signature_secret(value: Any) -> str:
     return _string(value, "httpConfig.signatureSecret")
 
 
+def validate_signature_scheme(value: Any) -> str:
+    if not isinstance(value, str) or value not in SIGNATURE_SCHEMES:
+        raise BadRequest(f"signatureScheme must be one of {', '.join(SIGNATURE_SCHEMES)}")
+    return value
+
+
+def validate_disable_on_gone(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise BadRequest("disableOnGone must be true or false")
+    return value
+
+
 def validate_headers(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise BadRequest("httpConfig.headers must be an object of header names to string values")
@@ -266,6 +301,14 @@ def parse_body(body: Mapping[str, Any]) -> ConnectorInput:
         events=validate_events(body["events"]) if "events" in body else None,
         labels=validate_labels(body["labels"]) if "labels" in body else None,
         http_config=parse_http_config(body["httpConfig"]) if "httpConfig" in body else None,
+        signature_scheme=(
+            validate_signature_scheme(body["signatureScheme"])
+            if "signatureScheme" in body
+            else None
+        ),
+        disable_on_gone=(
+            validate_disable_on_gone(body["disableOnGone"]) if "disableOnGone" in body else None
+        ),
     )
 
 
@@ -287,6 +330,8 @@ def parse_create(body: Mapping[str, Any]) -> NewConnector:
         url=config.url,
         signature_secret=config.signature_secret or "",
         headers=config.headers or {},
+        signature_scheme=parsed.signature_scheme or DT_JWT,
+        disable_on_gone=bool(parsed.disable_on_gone),
     )
 
 
@@ -330,6 +375,8 @@ def parse_update(body: Mapping[str, Any], mask: Sequence[str] | None) -> Connect
             url=config.url,
             signature_secret=config.signature_secret,
             headers=config.headers,
+            signature_scheme=parsed.signature_scheme,
+            disable_on_gone=parsed.disable_on_gone,
         )
     fields: dict[str, Any] = {}
     for path in mask:
@@ -351,6 +398,10 @@ def parse_update(body: Mapping[str, Any], mask: Sequence[str] | None) -> Connect
             fields["signature_secret"] = config.signature_secret or ""
         if path in ("httpConfig", "httpConfig.headers"):
             fields["headers"] = config.headers or {}
+        elif path == "signatureScheme":
+            fields["signature_scheme"] = parsed.signature_scheme or DT_JWT
+        elif path == "disableOnGone":
+            fields["disable_on_gone"] = bool(parsed.disable_on_gone)
         # "type" is immutable: naming it is allowed (the body's type was checked to be HTTP_PUSH).
     return ConnectorUpdate(**fields)
 
@@ -371,8 +422,12 @@ def apply_update(
     if update.is_empty:
         return current
     secret = current.signature_secret_encrypted
+    previous, previous_until = current.previous_secret_encrypted, current.previous_secret_until
     if update.signature_secret is not None:
+        # A secret set directly replaces the old one at once (as in DT); `:rotateSecret` is the
+        # way to keep the old one valid for a while.
         secret = encrypt(update.signature_secret) if update.signature_secret else None
+        previous, previous_until = None, 0.0
     return replace(
         current,
         display_name=current.display_name if update.display_name is None else update.display_name,
@@ -384,5 +439,73 @@ def apply_update(
         headers_sealed=(
             current.headers_sealed if update.headers is None else seal_headers(update.headers)
         ),
+        previous_secret_encrypted=previous,
+        previous_secret_until=previous_until,
+        signature_scheme=(
+            current.signature_scheme if update.signature_scheme is None else update.signature_scheme
+        ),
+        disable_on_gone=(
+            current.disable_on_gone if update.disable_on_gone is None else update.disable_on_gone
+        ),
+        update_time=now,
+    )
+
+
+# ---- :rotateSecret -------------------------------------------------------------------------------
+
+
+_DURATION = re.compile(r"(\d{1,9})(?:\.(\d{1,9}))?s")
+
+
+def parse_duration(value: Any, field: str) -> float:
+    """A protobuf Duration as JSON (`"86400s"`, `"1.5s"`) or a number of seconds."""
+    if isinstance(value, bool):
+        raise BadRequest(f'{field} must be a duration such as "86400s"')
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _DURATION.fullmatch(value)):
+        seconds = float(f"{match[1]}.{match[2] or 0}")
+    else:
+        raise BadRequest(f'{field} must be a duration such as "86400s"')
+    if not 0 <= seconds <= MAX_ROTATION_GRACE:
+        raise BadRequest(f"{field} must be between 0s and {int(MAX_ROTATION_GRACE)}s")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Rotation:
+    signature_secret: str
+    grace_period: float  # seconds the current secret keeps signing beside the new one
+
+
+def parse_rotation(body: Mapping[str, Any]) -> Rotation:
+    unknown = sorted(set(body) - {"signatureSecret", "gracePeriod"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; allowed: signatureSecret, gracePeriod")
+    if "signatureSecret" not in body:
+        raise BadRequest("signatureSecret is required")
+    secret = validate_signature_secret(body["signatureSecret"])
+    if not secret:
+        raise BadRequest('signatureSecret must not be empty (set it to "" with PATCH to unsign)')
+    grace = (
+        parse_duration(body["gracePeriod"], "gracePeriod")
+        if "gracePeriod" in body
+        else DEFAULT_ROTATION_GRACE
+    )
+    return Rotation(secret, grace)
+
+
+def apply_rotation(
+    current: DataConnector, rotation: Rotation, *, encrypt: Callable[[str], bytes], now: float
+) -> DataConnector:
+    """The new secret signs from now on; the current one (if any) keeps signing beside it for
+    the grace period, so receivers can switch at their own pace. A rotation during a grace period
+    ends that one: only the two newest secrets are ever valid."""
+    previous = current.signature_secret_encrypted
+    return replace(
+        current,
+        signature_secret_encrypted=encrypt(rotation.signature_secret),
+        previous_secret_encrypted=previous if rotation.grace_period > 0 else None,
+        previous_secret_until=now + rotation.grace_period if previous else 0.0,
         update_time=now,
     )

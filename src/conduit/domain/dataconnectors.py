@@ -11,6 +11,12 @@ STATUSES = (ACTIVE, USER_DISABLED, SYSTEM_DISABLED)
 CLIENT_SETTABLE_STATUSES = (ACTIVE, USER_DISABLED)
 HTTP_PUSH = "HTTP_PUSH"
 
+# How pushes are signed (a Conduit extension; DT signs with its JWT only).
+DT_JWT = "DT_JWT"
+STANDARD_WEBHOOKS = "STANDARD_WEBHOOKS"
+BOTH = "BOTH"
+SIGNATURE_SCHEMES = (DT_JWT, STANDARD_WEBHOOKS, BOTH)
+
 
 @dataclass(frozen=True)
 class DataConnector:
@@ -30,6 +36,11 @@ class DataConnector:
     failing_since: float | None = None
     last_success: float | None = None
     consecutive_failures: int = 0
+    # Conduit extensions (issue 9); their defaults behave exactly as DT's connectors do.
+    signature_scheme: str = DT_JWT
+    previous_secret_encrypted: bytes | None = None  # a rotated-out secret, still signing until
+    previous_secret_until: float = 0.0  # ... this moment
+    disable_on_gone: bool = False  # a 410 Gone disables the connector (SYSTEM_DISABLED)
 
 
 # `:metrics` covers the attempts of the last 3 hours (SPEC §4.5).

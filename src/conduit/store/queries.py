@@ -24,6 +24,7 @@ FROM memberships m LEFT JOIN service_accounts sa
 # What the dispatcher reads of a connector (`rows.connector_row_from_row`), by id.
 CONNECTOR_ROW_SELECT = """
 SELECT id, status, update_time, url, headers_sealed, signature_secret, failing_since,
-       last_success, consecutive_failures, probe_until, project_id
+       last_success, consecutive_failures, probe_until, project_id, signature_scheme,
+       previous_secret, previous_secret_until, disable_on_gone
 FROM dataconnectors
 """

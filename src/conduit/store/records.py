@@ -45,6 +45,10 @@ class ConnectorRow:
     last_success: float | None
     consecutive_failures: int
     probe_until: float = 0.0
+    signature_scheme: str = "DT_JWT"
+    previous_secret: bytes | None = None  # encrypted; signs too until previous_secret_until
+    previous_secret_until: float = 0.0
+    disable_on_gone: bool = False
 
 
 @dataclass

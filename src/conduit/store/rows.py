@@ -37,6 +37,10 @@ def connector_from_row(row: Row) -> DataConnector:
         failing_since=row["failing_since"],
         last_success=row["last_success"],
         consecutive_failures=row["consecutive_failures"],
+        signature_scheme=row["signature_scheme"],
+        previous_secret_encrypted=bytes(previous) if (previous := row["previous_secret"]) else None,
+        previous_secret_until=row["previous_secret_until"],
+        disable_on_gone=bool(row["disable_on_gone"]),
     )
 
 
@@ -55,6 +59,10 @@ def new_connector(connector: DataConnector, connector_id: str, now: float) -> Da
         type=connector.type,
         create_time=now,
         update_time=now,
+        signature_scheme=connector.signature_scheme,
+        previous_secret_encrypted=connector.previous_secret_encrypted,
+        previous_secret_until=connector.previous_secret_until,
+        disable_on_gone=connector.disable_on_gone,
     )
 
 
@@ -123,9 +131,11 @@ def device_from_row(row: Sequence[Any]) -> Device:
 
 def connector_row_from_row(row: Sequence[Any]) -> ConnectorRow:
     """From `id, status, update_time, url, headers_sealed, signature_secret, failing_since,
-    last_success, consecutive_failures, probe_until, project_id`."""
+    last_success, consecutive_failures, probe_until, project_id, signature_scheme,
+    previous_secret, previous_secret_until, disable_on_gone`."""
     secret = row[5]
     sealed = row[4]
+    previous = row[12]
     return ConnectorRow(
         id=row[0],
         project_id=row[10],
@@ -138,6 +148,10 @@ def connector_row_from_row(row: Sequence[Any]) -> ConnectorRow:
         last_success=row[7],
         consecutive_failures=row[8],
         probe_until=row[9],
+        signature_scheme=row[11],
+        previous_secret=bytes(previous) if previous else None,
+        previous_secret_until=row[13],
+        disable_on_gone=bool(row[14]),
     )
 
 

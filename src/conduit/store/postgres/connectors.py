@@ -48,8 +48,9 @@ class PgConnectors:
         stored = new_connector(connector, new_id(now), now)
         await self.db.pool.execute(
             "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
-            " labels, url, signature_secret, headers_sealed, create_time, update_time)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+            " labels, url, signature_secret, headers_sealed, create_time, update_time,"
+            " signature_scheme, previous_secret, previous_secret_until, disable_on_gone)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)",
             stored.id,
             stored.project_id,
             stored.display_name,
@@ -61,6 +62,10 @@ class PgConnectors:
             stored.signature_secret_encrypted,
             stored.headers_sealed,
             now,
+            stored.signature_scheme,
+            stored.previous_secret_encrypted,
+            stored.previous_secret_until,
+            stored.disable_on_gone,
         )
         return stored
 
@@ -93,8 +98,9 @@ class PgConnectors:
                 return current, 0
             await conn.execute(
                 "UPDATE dataconnectors SET display_name = $1, events = $2, labels = $3,"
-                " url = $4, signature_secret = $5, headers_sealed = $6, update_time = $7"
-                " WHERE id = $8",
+                " url = $4, signature_secret = $5, headers_sealed = $6, update_time = $7,"
+                " signature_scheme = $9, previous_secret = $10, previous_secret_until = $11,"
+                " disable_on_gone = $12 WHERE id = $8",
                 new.display_name,
                 orjson.dumps(new.events).decode(),
                 orjson.dumps(new.labels).decode(),
@@ -103,6 +109,10 @@ class PgConnectors:
                 new.headers_sealed,
                 now,
                 connector_id,
+                new.signature_scheme,
+                new.previous_secret_encrypted,
+                new.previous_secret_until,
+                new.disable_on_gone,
             )
             dropped = 0
             if new.status != current.status:

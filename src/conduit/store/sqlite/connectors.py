@@ -118,8 +118,9 @@ class SqliteConnectors:
             # The initial status is a starting value, not a change: there is no queue to empty yet.
             conn.execute(
                 "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
-                " labels, url, signature_secret, headers_sealed, create_time, update_time)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " labels, url, signature_secret, headers_sealed, create_time, update_time,"
+                " signature_scheme, previous_secret, previous_secret_until, disable_on_gone)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.id,
                     stored.project_id,
@@ -133,6 +134,10 @@ class SqliteConnectors:
                     stored.headers_sealed,
                     now,
                     now,
+                    stored.signature_scheme,
+                    stored.previous_secret_encrypted,
+                    stored.previous_secret_until,
+                    stored.disable_on_gone,
                 ),
             )
 
@@ -180,7 +185,9 @@ class SqliteConnectors:
                 return current, 0
             conn.execute(
                 "UPDATE dataconnectors SET display_name = ?, events = ?, labels = ?, url = ?,"
-                " signature_secret = ?, headers_sealed = ?, update_time = ? WHERE id = ?",
+                " signature_secret = ?, headers_sealed = ?, update_time = ?,"
+                " signature_scheme = ?, previous_secret = ?, previous_secret_until = ?,"
+                " disable_on_gone = ? WHERE id = ?",
                 (
                     new.display_name,
                     orjson.dumps(new.events).decode(),
@@ -189,6 +196,10 @@ class SqliteConnectors:
                     new.signature_secret_encrypted,
                     new.headers_sealed,
                     now,
+                    new.signature_scheme,
+                    new.previous_secret_encrypted,
+                    new.previous_secret_until,
+                    new.disable_on_gone,
                     connector_id,
                 ),
             )

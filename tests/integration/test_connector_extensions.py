@@ -1,0 +1,118 @@
+"""Issue 9 through the REST API of a real server: the connector extensions (`signatureScheme`,
+`disableOnGone`) and `:rotateSecret`, beside a DT resource the official client still reads."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import requests
+from standardwebhooks.webhooks import Webhook
+
+from tests.harness.accounts import make_account
+from tests.harness.receivers import Receiver
+from tests.harness.server import ServerProcess
+from tests.harness.wire import assert_error
+
+URL = "https://127.0.0.1:9/hook"  # accepted by the loopback rule of the tests; nothing listens
+OLD, NEW = "old-secret-for-rotation-000000001", "new-secret-for-rotation-000000002"
+
+
+def _base(server: ServerProcess, project_id: str) -> str:
+    return f"{server.api}/projects/{project_id}/dataconnectors"
+
+
+def _create(api: requests.Session, base: str, url: str, **extra: Any) -> dict[str, Any]:
+    body = {"httpConfig": {"url": url, "signatureSecret": OLD}, **extra}
+    res = api.post(base, json=body)
+    assert res.status_code == 200, res.text
+    created: dict[str, Any] = res.json()
+    return created
+
+
+def test_the_extensions_are_set_read_and_patched(
+    dt: Any, api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    base = _base(server, project_id)
+    created = _create(api, base, URL, signatureScheme="BOTH", disableOnGone=True)
+    assert (created["signatureScheme"], created["disableOnGone"]) == ("BOTH", True)
+    item = f"{server.api}/{created['name']}"
+    assert api.get(item).json()["signatureScheme"] == "BOTH"
+    patched = api.patch(item, params={"update_mask": "signatureScheme"}, json={})
+    assert patched.json()["signatureScheme"] == "DT_JWT", "masked and absent: the default"
+    patched = api.patch(item, json={"signatureScheme": "STANDARD_WEBHOOKS"})
+    assert (patched.json()["signatureScheme"], patched.json()["disableOnGone"]) == (
+        "STANDARD_WEBHOOKS",
+        True,
+    )
+    # The official client reads the resource and ignores what it does not know.
+    connector = dt.DataConnector.get_data_connector(created["name"].split("/")[-1], project_id)
+    assert connector.config.signature_secret == OLD
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"signatureScheme": "HMAC"}, "signatureScheme"),
+        ({"signatureScheme": ["BOTH"]}, "signatureScheme"),
+        ({"disableOnGone": "yes"}, "disableOnGone"),
+        ({"disableOnGone": None}, "disableOnGone"),
+    ],
+)
+def test_bad_extension_values_are_refused_with_the_field_named(
+    api: requests.Session, server: ServerProcess, project_id: str, body: dict[str, Any], field: str
+) -> None:
+    res = api.post(_base(server, project_id), json={"httpConfig": {"url": URL}, **body})
+    assert field in assert_error(res, 400)["error"]
+
+
+def test_rotate_secret_validation_and_permissions(
+    dt: Any, api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    item = f"{server.api}/{_create(api, _base(server, project_id), URL)['name']}"
+    rotate = f"{item}:rotateSecret"
+    for body, text in [
+        ({}, "signatureSecret is required"),
+        ({"signatureSecret": ""}, "must not be empty"),
+        ({"signatureSecret": 7}, "signatureSecret"),
+        ({"signatureSecret": NEW, "gracePeriod": "a day"}, "gracePeriod"),
+        ({"signatureSecret": NEW, "gracePeriod": "99999999s"}, "gracePeriod"),
+        ({"signatureSecret": NEW, "gracePeriod": True}, "gracePeriod"),
+        ({"signatureSecret": NEW, "later": 1}, "unknown field"),
+    ]:
+        assert text in assert_error(api.post(rotate, json=body), 400)["error"]
+    assert api.get(item).json()["httpConfig"]["signatureSecret"] == OLD, "a refusal changes nothing"
+
+    reader = make_account(server, project_id, role=dt.Role.PROJECT_USER)
+    assert_error(reader.session().post(rotate, json={"signatureSecret": NEW}), 403)
+
+    before = time.time()
+    rotated = api.post(rotate, json={"signatureSecret": NEW, "gracePeriod": "3600s"}).json()
+    assert rotated["httpConfig"]["signatureSecret"] == NEW
+    expires = rotated["previousSecretExpireTime"]
+    assert api.get(item).json()["previousSecretExpireTime"] == expires
+    # An RFC 3339 time about an hour from now.
+    expire_at = time.mktime(time.strptime(expires[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert before + 3590 < expire_at < time.time() + 3610
+    # A secret set directly replaces the old one at once: the grace period ends with it.
+    patched = api.patch(item, json={"httpConfig": {"url": URL, "signatureSecret": "x" * 32}})
+    assert "previousSecretExpireTime" not in patched.json()
+
+
+def test_a_rotation_through_the_api_is_verified_by_receivers_holding_either_secret(
+    api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    with Receiver() as receiver:
+        created = _create(api, _base(server, project_id), receiver.url, signatureScheme="BOTH")
+        rotated = api.post(
+            f"{server.api}/{created['name']}:rotateSecret", json={"signatureSecret": NEW}
+        )
+        assert rotated.status_code == 200, rotated.text
+        device = api.post(
+            f"{server.api}/projects/{project_id}/devices", json={"type": "touch"}
+        ).json()["name"]
+        assert api.post(f"{server.api}/{device}:publish", json={"touch": {}}).status_code == 200
+        [got] = receiver.wait_for(1)
+    for secret in (OLD, NEW):
+        Webhook(secret.encode()).verify(got.body, got.header_dict)
