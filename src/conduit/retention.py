@@ -1,6 +1,8 @@
 """Background pruning of event history older than the retention period (31 days by default).
 
-DT Cloud keeps event history for 31 days; so does Conduit (`--retention-days`). Pruning runs in
+DT Cloud keeps event history for 31 days; so does Conduit (`--retention-days`), and dead letters
+(deliveries that left the queue undelivered) are kept as long, so a failed event can be replayed
+for as long as it is stored. Pruning runs in
 small batches, each its own write job, so a large backlog (a first run after a long downtime) never
 holds the writer long enough to delay publishes. The cut-off is computed from the injected clock, so
 tests prune with any `now` they like.
@@ -13,7 +15,7 @@ import contextlib
 import logging
 
 from conduit.context import Context
-from conduit.store.contract import DeviceStore
+from conduit.store.contract import DeadLetterLog, DeviceStore
 
 log = logging.getLogger("conduit.retention")
 
@@ -40,6 +42,19 @@ async def prune_expired(
             return total
 
 
+async def prune_dead_letters(
+    store: DeadLetterLog, now: float, retention_days: float, batch: int = BATCH
+) -> int:
+    """Delete every dead letter older than the retention period as of `now`."""
+    before = cutoff(now, retention_days)
+    total = 0
+    while True:
+        deleted = await store.prune_dead_letters(before, batch)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 class RetentionPruner:
     name = "retention"
 
@@ -60,9 +75,9 @@ class RetentionPruner:
             self._task = None
 
     async def prune_once(self) -> int:
-        return await prune_expired(
-            self.ctx.store, self.ctx.clock.now(), self.ctx.settings.retention_days
-        )
+        now, days = self.ctx.clock.now(), self.ctx.settings.retention_days
+        await prune_dead_letters(self.ctx.store, now, days)
+        return await prune_expired(self.ctx.store, now, days)
 
     async def _run(self) -> None:
         while True:

@@ -429,6 +429,13 @@ ROUTES: list[Route] = [
         "dataconnector.read",
         lambda w: ("GET", f"projects/{{p}}/dataconnectors/{w.connector}/attempts", None),
     ),
+    Route(
+        "GET",
+        "/v2/projects/{p}/dataconnectors/{c}/deadLetters",
+        PROJECT,
+        "dataconnector.read",
+        lambda w: ("GET", f"projects/{{p}}/dataconnectors/{w.connector}/deadLetters", None),
+    ),
     # devices, events, emulator
     Route("GET", "/v2/projects/{p}/devices", PROJECT, "device.read", _get("projects/{p}/devices")),
     Route(
@@ -603,5 +610,5 @@ def test_every_route_for_every_caller(dt: Any, world: World) -> None:
             cells += 1
             if got != expected:
                 mismatches.append(f"{route.method} {route.path} as {caller}: {got} != {expected}")
-    assert cells == len(ROUTES) * len(PERMISSIONS) == 52 * 6
+    assert cells == len(ROUTES) * len(PERMISSIONS) == 53 * 6
     assert not mismatches, "\n".join(mismatches)

@@ -172,6 +172,7 @@ LIST_TEMPLATES = {
     "/v2/projects/{project}/devices/{device}/events",
     "/v2/projects/{project}/dataconnectors",
     "/v2/projects/{project}/dataconnectors/{dataconnector}/attempts",
+    "/v2/projects/{project}/dataconnectors/{dataconnector}/deadLetters",
 }
 LISTS = [o for o in OPERATIONS if o.method == "GET" and o.template in LIST_TEMPLATES]
 

@@ -116,3 +116,46 @@ def test_a_rotation_through_the_api_is_verified_by_receivers_holding_either_secr
         [got] = receiver.wait_for(1)
     for secret in (OLD, NEW):
         Webhook(secret.encode()).verify(got.body, got.header_dict)
+
+
+def test_dead_letters_through_the_api(
+    dt: Any, api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    created = _create(api, _base(server, project_id), URL)  # nothing listens: every push fails
+    item = f"{server.api}/{created['name']}"
+    device = api.post(f"{server.api}/projects/{project_id}/devices", json={"type": "touch"})
+    published = [
+        api.post(f"{server.api}/{device.json()['name']}:publish", json={"touch": {}})
+        for _ in range(2)
+    ]
+    assert all(p.status_code == 200 for p in published)
+    deadline = time.monotonic() + 10
+    while not api.get(f"{item}/attempts").json()["attempts"]:
+        assert time.monotonic() < deadline, "no attempt was made"
+        time.sleep(0.02)
+    assert api.patch(item, json={"status": "USER_DISABLED"}).status_code == 200
+
+    letters = f"{item}/deadLetters"
+    listed = api.get(letters).json()
+    assert [d["reason"] for d in listed["deadLetters"]] == ["USER_DISABLED"] * 2
+    assert listed["nextPageToken"] == ""
+    assert {d["lastError"] for d in listed["deadLetters"]} <= {"connection_refused", None}
+    assert "connection_refused" in {d["lastError"] for d in listed["deadLetters"]}
+    first = api.get(letters, params={"pageSize": 1}).json()
+    second = api.get(letters, params={"pageSize": 1, "pageToken": first["nextPageToken"]}).json()
+    assert [d["eventId"] for d in first["deadLetters"] + second["deadLetters"]] == [
+        d["eventId"] for d in listed["deadLetters"]
+    ]
+    assert api.get(letters, params={"reason": "EXPIRED"}).json()["deadLetters"] == []
+    later = api.get(letters, params={"startTime": "2999-01-01T00:00:00Z"}).json()
+    assert later["deadLetters"] == []
+    assert "reason" in assert_error(api.get(letters, params={"reason": "LOST"}), 400)["error"]
+    assert_error(api.get(letters, params={"startTime": "yesterday"}), 400)
+
+    reader = make_account(server, project_id, role=dt.Role.PROJECT_USER)
+    assert reader.session().get(letters).status_code == 200
+    other = dt.Project.create_project(
+        dt.Organization.list_organizations()[0].organization_id, "other tenant"
+    ).project_id
+    outsider = make_account(server, other, role=dt.Role.PROJECT_ADMIN)
+    assert_error(outsider.session().get(letters), 404)

@@ -171,7 +171,7 @@ async def test_retry_backlog_cannot_take_the_slots_kept_for_first_attempts(tmp_p
                 born += engine.last_deliveries
             now = engine.clock.now()
             await engine.ctx.store.settle(
-                Settlement(rescheduled=[(2, now, d.id) for d in born]), now
+                Settlement(rescheduled=[(2, now, d.id, "http_500") for d in born]), now
             )
             await engine.dispatcher.start()
             await eventually(lambda: backlogged.active == 3)  # retries hold 3 of its 4 slots ...

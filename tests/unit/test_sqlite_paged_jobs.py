@@ -70,9 +70,9 @@ async def test_deleting_a_project_purges_its_history_in_pages(
 
         assert await engine.ctx.store.delete_project(engine.project_id)
 
-        # 20 events and 20 queued rows, 5 per job, each ended by a short page; then one job for
-        # the (empty) attempt log and the final transaction.
-        assert len(jobs) == 5 + 5 + 1 + 1
+        # 20 events and 20 queued rows, 5 per job, each ended by a short page; then one job each
+        # for the (empty) attempt log and dead letters, and the final transaction.
+        assert len(jobs) == 5 + 5 + 1 + 1 + 1
         assert engine.queued(cid) == 0
         assert await engine.ctx.store.get_project(engine.project_id) is None
         assert await engine.ctx.store.events_by_id([device.event_id]) == []

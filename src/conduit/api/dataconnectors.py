@@ -41,9 +41,9 @@ from conduit.domain.dataconnector_rules import (
     parse_update_mask,
 )
 from conduit.domain.dataconnectors import DataConnector
-from conduit.domain.errors import NotFound
-from conduit.domain.times import rfc3339
-from conduit.store.records import Attempt
+from conduit.domain.errors import BadRequest, NotFound
+from conduit.domain.times import parse_rfc3339, rfc3339
+from conduit.store.records import DEAD_LETTER_REASONS, Attempt, DeadLetter
 
 UPDATE_MASK_PARAMS = ("update_mask", "updateMask")
 
@@ -302,6 +302,49 @@ async def list_attempts(request: Request) -> Response:
     return page_response("attempts", [attempt_json(a) for a in page], next_token)
 
 
+def dead_letter_json(letter: DeadLetter) -> dict[str, Any]:
+    return {
+        "eventId": letter.event_id,
+        "reason": letter.reason,
+        "attempts": letter.attempts,
+        "lastError": letter.last_error,
+        "eventTime": rfc3339(letter.event_time),
+        "createTime": rfc3339(letter.at),
+    }
+
+
+async def list_dead_letters(request: Request) -> Response:
+    """Conduit extension: what left the queue without a 2xx, newest first (key `deadLetters`).
+    Query: `startTime`/`endTime` (RFC 3339, on when it left the queue), `reason`."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    await principal.require_project(project_id, "dataconnector.read")
+    connector = await _existing(ctx, project_id, request.path_params["dataconnector"])
+    start_raw = query_param(request, "startTime", "start_time")
+    end_raw = query_param(request, "endTime", "end_time")
+    start = parse_rfc3339(start_raw, "startTime") if start_raw else None
+    end = parse_rfc3339(end_raw, "endTime") if end_raw else None
+    if start is not None and end is not None and start > end:
+        raise BadRequest("startTime must not be after endTime")
+    reason = query_param(request, "reason")
+    if reason is not None and reason not in DEAD_LETTER_REASONS:
+        raise BadRequest(f"reason must be one of {', '.join(DEAD_LETTER_REASONS)}")
+    size = page_size(request)
+    token = query_param(request, "pageToken", "page_token")
+    found = await ctx.store.list_dead_letters(
+        connector.id,
+        size + 1,
+        start=start,
+        end=end,
+        reason=reason,
+        before=decode_keyset_token(token) if token else None,
+    )
+    page = found[:size]
+    next_token = encode_keyset_token(page[-1].at, page[-1].id) if len(found) > size else ""
+    return page_response("deadLetters", [dead_letter_json(d) for d in page], next_token)
+
+
 _ITEM = "/v2/projects/{project:seg}/dataconnectors/{dataconnector:seg}"
 
 routes: list[BaseRoute] = [
@@ -321,6 +364,7 @@ routes: list[BaseRoute] = [
     Route(_ITEM + ":rotateSecret", rotate_dataconnector_secret, methods=["POST"]),
     Route(_ITEM + ":metrics", dataconnector_metrics, methods=["GET"]),
     Route(_ITEM + "/attempts", list_attempts, methods=["GET"]),
+    Route(_ITEM + "/deadLetters", list_dead_letters, methods=["GET"]),
     Route(_ITEM, get_dataconnector, methods=["GET"]),
     Route(_ITEM, update_dataconnector, methods=["PATCH"]),
     Route(_ITEM, delete_dataconnector, methods=["DELETE"]),

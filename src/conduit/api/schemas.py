@@ -18,6 +18,7 @@ from conduit.domain.dataconnectors import CLIENT_SETTABLE_STATUSES, SIGNATURE_SC
 from conduit.domain.event_types import DEVICE_TYPES, EVENT_TYPES, publish_schema
 from conduit.domain.labels import MAX_KEY, MAX_LABELS, MAX_VALUE
 from conduit.domain.roles import ORGANIZATION_ROLES, PROJECT_ROLES, ROLES
+from conduit.store.records import DEAD_LETTER_REASONS
 
 Schema = dict[str, Any]
 
@@ -231,6 +232,17 @@ COMPONENTS: dict[str, Schema] = {
         },
         ("eventId", "attempt", "time", "success"),
     ),
+    "DeadLetter": _obj(
+        {
+            "eventId": STRING,
+            "reason": {"type": "string", "enum": list(DEAD_LETTER_REASONS)},
+            "attempts": INTEGER,
+            "lastError": {"type": "string", "nullable": True},
+            "eventTime": TIMESTAMP,
+            "createTime": TIMESTAMP,
+        },
+        ("eventId", "reason", "attempts", "lastError", "eventTime", "createTime"),
+    ),
     "Device": _obj(
         {
             "name": STRING,
@@ -345,6 +357,9 @@ OPERATIONS: dict[str, Operation] = {
     "rotate_dataconnector_secret": Operation("DataConnector", "SecretRotation"),
     "dataconnector_metrics": Operation("DataConnectorMetrics"),
     "list_attempts": Operation("AttemptPage", query=_PAGING),
+    "list_dead_letters": Operation(
+        "DeadLetterPage", query=("startTime", "endTime", "reason", *_PAGING)
+    ),
     "list_devices": Operation(
         "DevicePage", query=(*_DEVICE_FILTERS, "organization", "projects", *_PAGING)
     ),
@@ -369,6 +384,7 @@ for _key, _item in {
     "KeyPage": ("keys", "Key"),
     "DataConnectorPage": ("dataConnectors", "DataConnector"),
     "AttemptPage": ("attempts", "Attempt"),
+    "DeadLetterPage": ("deadLetters", "DeadLetter"),
     "DevicePage": ("devices", "Device"),
     "EventPage": ("events", "Event"),
 }.items():

@@ -458,7 +458,7 @@ class Dispatcher:
             retry_at = policy.next_attempt_after_failure(
                 row.event_time, attempt, now, self.random, outcome.retry_after
             )
-            pending.rescheduled.append((attempt, retry_at, row.id))
+            pending.rescheduled.append((attempt, retry_at, row.id, outcome.error))
             self._pending_effects.append(lambda: self._rescheduled(state, row.id, retry_at))
             if state.active and policy.should_disable(state.failing_since, now):
                 log.warning(
@@ -525,7 +525,7 @@ class Dispatcher:
             log.exception("writing %d delivery outcomes failed", len(batch.attempts))
             for row_id in [*batch.acked, *batch.released, *(i for i, _ in batch.expired)]:
                 self._sending.discard(row_id)
-            for _, _, row_id in batch.rescheduled:
+            for _, _, row_id, _ in batch.rescheduled:
                 self._sending.discard(row_id)
             return
         self._health_unwritten = set(self._pending.health)
@@ -599,7 +599,7 @@ class Dispatcher:
         """Expire rows past 12 hours and prune attempts past 24 hours, in bounded jobs."""
         try:
             while expire and not self._stopping:
-                expired = await self.store.expire_old(now - policy.MAX_EVENT_AGE, SWEEP_BATCH)
+                expired = await self.store.expire_old(now - policy.MAX_EVENT_AGE, SWEEP_BATCH, now)
                 count = sum(expired.values())
                 if count:
                     metrics.EXPIRED.inc(count)

@@ -29,6 +29,7 @@ from conduit.domain.labels import LabelChange
 from conduit.store.records import (
     Attempt,
     ConnectorRow,
+    DeadLetter,
     Delivery,
     Notice,
     Recorded,
@@ -226,7 +227,11 @@ class DeliveryQueue(Protocol):
 
     async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int: ...
     async def settle(self, batch: Settlement, now: float) -> Settled: ...
-    async def expire_old(self, received_by: float, limit: int) -> Counter[str]: ...
+    async def expire_old(self, received_by: float, limit: int, now: float) -> Counter[str]:
+        """Delete up to `limit` rows received at or before `received_by`, kept as dead letters
+        (left the queue at `now`); counts per connector."""
+        ...
+
     async def queue_depths(self) -> dict[str, int]: ...
     async def queued_count(self, connector_id: str) -> int: ...
     async def queued_events(self, connector_id: str, limit: int) -> list[str]:
@@ -249,6 +254,27 @@ class AttemptLog(Protocol):
         self, connector_id: str, limit: int, before: tuple[float, int] | None = None
     ) -> list[Attempt]: ...
     async def prune_attempts(self, before: float, limit: int) -> int: ...
+
+
+class DeadLetterLog(Protocol):
+    """Deliveries that left the queue without a 2xx, written by `DeliveryQueue` as they leave
+    (expired, or dropped by a disable), kept as long as event history: behind `/deadLetters`."""
+
+    async def list_dead_letters(
+        self,
+        connector_id: str,
+        limit: int,
+        *,
+        start: float | None = None,
+        end: float | None = None,
+        reason: str | None = None,
+        before: tuple[float, int] | None = None,
+    ) -> list[DeadLetter]:
+        """Newest first, left the queue in `[start, end)`, strictly older than the `(at, id)`
+        keyset `before`."""
+        ...
+
+    async def prune_dead_letters(self, before: float, limit: int) -> int: ...
 
 
 class ServerFacts(Protocol):
@@ -287,6 +313,7 @@ class Store(
     ConnectorStore,
     DeliveryQueue,
     AttemptLog,
+    DeadLetterLog,
     ServerFacts,
     Notices,
     Protocol,

@@ -56,7 +56,8 @@ class Settlement:
     """The outcome of a batch of attempts, written in one transaction."""
 
     acked: list[int] = field(default_factory=list)
-    rescheduled: list[tuple[int, float, int]] = field(default_factory=list)  # (attempts, next, id)
+    # (attempts, next attempt, id, error class of the failed attempt)
+    rescheduled: list[tuple[int, float, int, str | None]] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
     expired: list[tuple[int, str]] = field(default_factory=list)  # (id, connector_id)
     attempts: list[AttemptRow] = field(default_factory=list)
@@ -98,6 +99,25 @@ class Attempt:
     status_code: int | None
     error: str | None
     latency: float  # seconds
+
+
+# Why a delivery left the queue without a 2xx.
+EXPIRED = "EXPIRED"
+DEAD_LETTER_REASONS = (EXPIRED, "USER_DISABLED", "SYSTEM_DISABLED")
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A delivery that left the queue undelivered (kept as long as event history)."""
+
+    id: int
+    connector_id: str
+    event_id: str
+    event_time: float  # when the event entered the queue
+    at: float  # when it left the queue
+    reason: str  # one of DEAD_LETTER_REASONS
+    attempts: int
+    last_error: str | None  # error class of its latest failed attempt; None if never attempted
 
 
 @dataclass(frozen=True)

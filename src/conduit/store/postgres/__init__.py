@@ -13,12 +13,21 @@ from conduit.store.postgres.accounts import PgAccounts
 from conduit.store.postgres.attempts import PgAttemptLog
 from conduit.store.postgres.connectors import PgConnectors
 from conduit.store.postgres.database import Database
+from conduit.store.postgres.dead_letters import PgDeadLetters
 from conduit.store.postgres.devices import PgDevices
 from conduit.store.postgres.facts import PgServerFacts
 from conduit.store.postgres.queue import PgQueue
 
 
-class PostgresStore(PgAccounts, PgDevices, PgConnectors, PgQueue, PgAttemptLog, PgServerFacts):
+class PostgresStore(
+    PgAccounts,
+    PgDevices,
+    PgConnectors,
+    PgQueue,
+    PgAttemptLog,
+    PgDeadLetters,
+    PgServerFacts,
+):
     def __init__(self, url: str, clock: Clock | None = None, node_id: str | None = None) -> None:
         self.db = Database(url)
         self.clock = clock or SystemClock()

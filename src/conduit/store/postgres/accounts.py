@@ -335,7 +335,7 @@ class PgAccounts(AccessCaches):
                     " (SELECT id FROM devices WHERE project_id = $1)",
                     project_id,
                 )
-                for table in ("delivery_attempts", "delivery_counters"):
+                for table in ("delivery_attempts", "delivery_counters", "dead_letters"):
                     await conn.execute(
                         f"DELETE FROM {table} WHERE connector_id IN"
                         " (SELECT id FROM dataconnectors WHERE project_id = $1)",

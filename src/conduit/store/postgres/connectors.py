@@ -148,6 +148,7 @@ class PgConnectors:
             await conn.execute(
                 "DELETE FROM delivery_counters WHERE connector_id = $1", connector_id
             )
+            await conn.execute("DELETE FROM dead_letters WHERE connector_id = $1", connector_id)
 
     async def sync_dataconnector(
         self, project_id: str, connector_id: str, born_claimed_until: float

@@ -148,7 +148,16 @@ async def set_connector_status(conn: Conn, connector_id: str, status: str, now: 
         connector_id,
     )
     dropped = rowcount(
-        await conn.execute("DELETE FROM deliveries WHERE connector_id = $1", connector_id)
+        await conn.execute(
+            "WITH gone AS (DELETE FROM deliveries WHERE connector_id = $1"
+            " RETURNING connector_id, event_id, event_time, attempts, last_error)"
+            " INSERT INTO dead_letters(connector_id, event_id, event_time, at, reason, attempts,"
+            " last_error) SELECT connector_id, event_id, event_time, $2::double precision,"
+            " $3::text, attempts, last_error FROM gone",
+            connector_id,
+            now,
+            status,
+        )
     )
     await count(conn, "dropped", Counter({connector_id: dropped}))
     return dropped
@@ -259,6 +268,7 @@ class PgQueue:
             [r[0] for r in batch.rescheduled],
             [r[1] for r in batch.rescheduled],
             [r[2] for r in batch.rescheduled],
+            [r[3] for r in batch.rescheduled],
             batch.released,
             [i for i, _ in batch.expired],
             *_attempt_columns(batch),
@@ -270,6 +280,7 @@ class PgQueue:
             [c in batch.probes for c in health],
             [batch.probes.get(c, 0.0) for c in health],
             CHANNEL,
+            now,
         )
         if not batch.disable:
             row = await self.db.pool.fetchrow(_SETTLE, *args)
@@ -287,14 +298,20 @@ class PgQueue:
                     dropped += await set_connector_status(conn, connector_id, SYSTEM_DISABLED, now)
         return Settled(Counter(row[0] or []), dropped)
 
-    async def expire_old(self, received_by: float, limit: int) -> Counter[str]:
+    async def expire_old(self, received_by: float, limit: int, now: float) -> Counter[str]:
         async with self.db.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
+                "WITH gone AS (DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries"
                 " WHERE event_time <= $1 ORDER BY event_time LIMIT $2 FOR UPDATE SKIP LOCKED)"
-                " RETURNING connector_id",
+                " RETURNING connector_id, event_id, event_time, attempts, last_error),"
+                " buried AS (INSERT INTO dead_letters(connector_id, event_id, event_time, at,"
+                " reason, attempts, last_error) SELECT connector_id, event_id, event_time,"
+                " $3::double precision,"
+                " 'EXPIRED', attempts, last_error FROM gone)"
+                " SELECT connector_id FROM gone",
                 received_by,
                 limit,
+                now,
             )
             expired: Counter[str] = Counter(r[0] for r in rows)
             await count(conn, "expired", expired)
@@ -369,15 +386,21 @@ WITH acked AS (
     DELETE FROM deliveries WHERE id = ANY($2::bigint[]) AND claimed_by = $1
 ), rescheduled AS (
     UPDATE deliveries d SET attempts = u.attempts, next_attempt = u.next_attempt,
-           lease_until = 0, claimed_by = NULL
-    FROM unnest($3::integer[], $4::double precision[], $5::bigint[])
-        AS u(attempts, next_attempt, id)
+           lease_until = 0, claimed_by = NULL, last_error = u.error
+    FROM unnest($3::integer[], $4::double precision[], $5::bigint[], $6::text[])
+        AS u(attempts, next_attempt, id, error)
     WHERE d.id = u.id AND d.claimed_by = $1
 ), released AS (
     UPDATE deliveries SET lease_until = 0, claimed_by = NULL
-    WHERE id = ANY($6::bigint[]) AND claimed_by = $1 RETURNING connector_id
+    WHERE id = ANY($7::bigint[]) AND claimed_by = $1 RETURNING connector_id
 ), expired AS (
-    DELETE FROM deliveries WHERE id = ANY($7::bigint[]) RETURNING connector_id
+    DELETE FROM deliveries WHERE id = ANY($8::bigint[])
+    RETURNING connector_id, event_id, event_time, attempts, last_error
+), buried AS (
+    INSERT INTO dead_letters(connector_id, event_id, event_time, at, reason, attempts, last_error)
+    SELECT connector_id, event_id, event_time, $25::double precision, 'EXPIRED', attempts,
+           last_error
+    FROM expired
 ), counted AS (
     INSERT INTO delivery_counters(connector_id, name, value)
     SELECT connector_id, 'expired', count(*) FROM expired GROUP BY connector_id
@@ -386,8 +409,8 @@ WITH acked AS (
 ), logged AS (
     INSERT INTO delivery_attempts(connector_id, event_id, attempt, at, success, status_code,
                                   error, latency)
-    SELECT * FROM unnest($8::text[], $9::text[], $10::integer[], $11::double precision[],
-                         $12::boolean[], $13::integer[], $14::text[], $15::double precision[])
+    SELECT * FROM unnest($9::text[], $10::text[], $11::integer[], $12::double precision[],
+                         $13::boolean[], $14::integer[], $15::text[], $16::double precision[])
 ), health AS (
     UPDATE dataconnectors c SET
         failing_since = CASE WHEN h.has_health THEN h.failing_since ELSE c.failing_since END,
@@ -395,12 +418,12 @@ WITH acked AS (
         consecutive_failures = CASE WHEN h.has_health THEN h.failures
                                     ELSE c.consecutive_failures END,
         probe_until = CASE WHEN h.has_probe THEN h.probe_until ELSE c.probe_until END
-    FROM unnest($16::text[], $17::boolean[], $18::double precision[], $19::double precision[],
-                $20::integer[], $21::boolean[], $22::double precision[])
+    FROM unnest($17::text[], $18::boolean[], $19::double precision[], $20::double precision[],
+                $21::integer[], $22::boolean[], $23::double precision[])
         AS h(id, has_health, failing_since, last_success, failures, has_probe, probe_until)
     WHERE c.id = h.id AND c.status = 'ACTIVE'
 ), announced AS (
-    SELECT pg_notify($23, json_build_object('n', $1::text, 'c', r.ids, 'e', '[]'::json)::text)
+    SELECT pg_notify($24, json_build_object('n', $1::text, 'c', r.ids, 'e', '[]'::json)::text)
         AS sent
     FROM (SELECT json_agg(DISTINCT connector_id) AS ids FROM released) AS r
     WHERE r.ids IS NOT NULL

@@ -14,11 +14,19 @@ from conduit.store.sqlite.accounts import SqliteAccounts
 from conduit.store.sqlite.attempts import SqliteAttemptLog
 from conduit.store.sqlite.connectors import SqliteConnectors
 from conduit.store.sqlite.database import Database
+from conduit.store.sqlite.dead_letters import SqliteDeadLetters
 from conduit.store.sqlite.devices import SqliteDevices
 from conduit.store.sqlite.queue import SqliteQueue
 
 
-class SqliteStore(SqliteAccounts, SqliteDevices, SqliteConnectors, SqliteQueue, SqliteAttemptLog):
+class SqliteStore(
+    SqliteAccounts,
+    SqliteDevices,
+    SqliteConnectors,
+    SqliteQueue,
+    SqliteAttemptLog,
+    SqliteDeadLetters,
+):
     def __init__(
         self, path: Path | str, clock: Clock | None = None, *, read_only: bool = False
     ) -> None:

@@ -131,6 +131,8 @@ _PROJECT_PURGES = (
     " ON q.connector_id = c.id WHERE c.project_id = ? LIMIT ?)",
     "DELETE FROM delivery_attempts WHERE id IN (SELECT a.id FROM dataconnectors c"
     " JOIN delivery_attempts a ON a.connector_id = c.id WHERE c.project_id = ? LIMIT ?)",
+    "DELETE FROM dead_letters WHERE id IN (SELECT l.id FROM dataconnectors c"
+    " JOIN dead_letters l ON l.connector_id = c.id WHERE c.project_id = ? LIMIT ?)",
 )
 
 

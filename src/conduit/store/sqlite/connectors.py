@@ -225,7 +225,7 @@ class SqliteConnectors:
         return await self.db.write(upgrade)
 
     async def delete_dataconnector(self, project_id: str, connector_id: str) -> None:
-        """Delete a connector, its queue (FK cascade) and its attempt log and counters."""
+        """Delete a connector, its queue (FK cascade), attempt log, counters and dead letters."""
 
         def delete(conn: sqlite3.Connection) -> None:
             gone = conn.execute(
@@ -236,6 +236,7 @@ class SqliteConnectors:
                 raise NotFound(f"data connector {connector_id} not found")
             conn.execute("DELETE FROM delivery_attempts WHERE connector_id = ?", (connector_id,))
             conn.execute("DELETE FROM delivery_counters WHERE connector_id = ?", (connector_id,))
+            conn.execute("DELETE FROM dead_letters WHERE connector_id = ?", (connector_id,))
 
         await self.db.write(delete)
 

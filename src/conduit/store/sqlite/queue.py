@@ -76,6 +76,19 @@ def insert_pushes(
     return born
 
 
+# What a row that leaves the queue undelivered keeps (`bury`).
+_GONE = "connector_id, event_id, event_time, attempts, last_error"
+
+
+def bury(conn: sqlite3.Connection, gone: Sequence[Sequence[object]], now: float) -> None:
+    """Keep rows (`_GONE` columns) that expired as dead letters."""
+    conn.executemany(
+        "INSERT INTO dead_letters(connector_id, event_id, event_time, attempts, last_error,"
+        " at, reason) VALUES (?, ?, ?, ?, ?, ?, 'EXPIRED')",
+        [(*row, now) for row in gone],
+    )
+
+
 def count(conn: sqlite3.Connection, name: str, by_connector: Counter[str]) -> None:
     conn.executemany(_COUNT, [(cid, name, n) for cid, n in by_connector.items() if n])
 
@@ -102,6 +115,12 @@ def set_connector_status(
     conn.execute(
         "UPDATE dataconnectors SET status = ?, update_time = ? WHERE id = ?",
         (status, now, connector_id),
+    )
+    conn.execute(
+        "INSERT INTO dead_letters(connector_id, event_id, event_time, at, reason, attempts,"
+        " last_error) SELECT connector_id, event_id, event_time, ?, ?, attempts, last_error"
+        " FROM deliveries WHERE connector_id = ?",
+        (now, status, connector_id),
     )
     dropped = int(
         conn.execute("DELETE FROM deliveries WHERE connector_id = ?", (connector_id,)).rowcount
@@ -207,18 +226,19 @@ class SqliteQueue:
         """
         return await self.db.write(lambda c: _settle(c, batch, now))
 
-    async def expire_old(self, received_by: float, limit: int) -> Counter[str]:
+    async def expire_old(self, received_by: float, limit: int, now: float) -> Counter[str]:
         """Delete up to `limit` rows that entered the queue at or before `received_by` (the policy's
-        12-hour cut-off) and count them per connector. Bounded, so one sweep never holds the writer
-        for long; call again while it returns `limit` rows."""
+        12-hour cut-off), keep them as dead letters and count them per connector. Bounded, so one
+        sweep never holds the writer for long; call again while it returns `limit` rows."""
 
         def expire(conn: sqlite3.Connection) -> Counter[str]:
             rows = conn.execute(
                 "DELETE FROM deliveries WHERE id IN"
                 " (SELECT id FROM deliveries WHERE event_time <= ? ORDER BY event_time LIMIT ?)"
-                " RETURNING connector_id",
+                f" RETURNING {_GONE}",
                 (received_by, limit),
             ).fetchall()
+            bury(conn, rows, now)
             expired: Counter[str] = Counter(r[0] for r in rows)
             count(conn, "expired", expired)
             return expired
@@ -284,16 +304,21 @@ def _settle(conn: sqlite3.Connection, batch: Settlement, now: float) -> Settled:
         conn.executemany("DELETE FROM deliveries WHERE id = ?", _ids(batch.acked))
     if batch.rescheduled:
         conn.executemany(
-            "UPDATE deliveries SET attempts = ?, next_attempt = ?, lease_until = 0 WHERE id = ?",
-            batch.rescheduled,
+            "UPDATE deliveries SET attempts = ?, next_attempt = ?, lease_until = 0,"
+            " last_error = ? WHERE id = ?",
+            [(attempts, at, error, i) for attempts, at, i, error in batch.rescheduled],
         )
     if batch.released:
         conn.executemany("UPDATE deliveries SET lease_until = 0 WHERE id = ?", _ids(batch.released))
     expired: Counter[str] = Counter()
+    gone: list[Sequence[object]] = []
     for row_id, connector_id in batch.expired:
-        expired[connector_id] += conn.execute(
-            "DELETE FROM deliveries WHERE id = ?", (row_id,)
-        ).rowcount
+        rows = conn.execute(
+            f"DELETE FROM deliveries WHERE id = ? RETURNING {_GONE}", (row_id,)
+        ).fetchall()
+        expired[connector_id] += len(rows)
+        gone += rows
+    bury(conn, gone, now)
     count(conn, "expired", expired)
     if batch.attempts:
         record_attempts(conn, batch.attempts)
