@@ -11,6 +11,8 @@ from pathlib import Path
 
 from conduit import __version__
 from conduit.config import Settings, env, parse_networks
+from conduit.connector_cli import add_commands as add_connector_commands
+from conduit.connector_cli import run as run_connector_command
 
 
 def _network(value: str) -> str:
@@ -233,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     receive_parser.add_argument("--port", type=int, default=8081)
     receive_parser.add_argument("--host", default="127.0.0.1")
     receive_parser.add_argument("--secret", default=env("RECEIVE_SECRET"), help="signature secret")
+    add_connector_commands(sub)
     sub.add_parser(
         "dt",
         add_help=False,
@@ -255,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "migrate":
         return migrate(args.database)
+    if args.command in ("dead-letters", "replay"):
+        return run_connector_command(args)
     if args.command == "receive":
         import asyncio
 

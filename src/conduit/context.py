@@ -38,6 +38,13 @@ class Context:
             return 0.0
         return now + self.settings.lease_seconds
 
+    def look_at(self, connector_ids: list[str]) -> None:
+        """Rows of these connectors were queued unclaimed (a replay): this node's dispatcher
+        claims them as backlog now rather than at its next safety-net rescan."""
+        dispatcher = self.workers.get("dispatcher")
+        if dispatcher is not None and connector_ids:
+            dispatcher.look_at(connector_ids)
+
     def offer_deliveries(self, deliveries: list[Delivery]) -> None:
         """Rows born claimed for this node are committed: start sending them now."""
         dispatcher = self.workers.get("dispatcher")

@@ -406,6 +406,17 @@ ROUTES: list[Route] = [
     ),
     Route(
         "POST",
+        "/v2/projects/{p}/dataconnectors/{c}:replay",
+        PROJECT,
+        "dataconnector.update",
+        lambda w: (
+            "POST",
+            f"projects/{{p}}/dataconnectors/{w.connector}:replay",
+            {"startTime": "2026-01-01T00:00:00Z", "endTime": "2026-01-02T00:00:00Z"},
+        ),
+    ),
+    Route(
+        "POST",
         "/v2/projects/{p}/dataconnectors/{c}:rotateSecret",
         PROJECT,
         "dataconnector.update",
@@ -610,5 +621,5 @@ def test_every_route_for_every_caller(dt: Any, world: World) -> None:
             cells += 1
             if got != expected:
                 mismatches.append(f"{route.method} {route.path} as {caller}: {got} != {expected}")
-    assert cells == len(ROUTES) * len(PERMISSIONS) == 53 * 6
+    assert cells == len(ROUTES) * len(PERMISSIONS) == 54 * 6
     assert not mismatches, "\n".join(mismatches)

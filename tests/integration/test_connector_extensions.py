@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -159,3 +162,82 @@ def test_dead_letters_through_the_api(
     ).project_id
     outsider = make_account(server, other, role=dt.Role.PROJECT_ADMIN)
     assert_error(outsider.session().get(letters), 404)
+
+
+def test_replay_through_the_api(
+    dt: Any, api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    with Receiver() as receiver:
+        created = _create(api, _base(server, project_id), receiver.url)
+        replay = f"{server.api}/{created['name']}:replay"
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 5))
+        device = api.post(f"{server.api}/projects/{project_id}/devices", json={"type": "touch"})
+        for _ in range(2):
+            api.post(f"{server.api}/{device.json()['name']}:publish", json={"touch": {}})
+        receiver.wait_for(2)
+        end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 5))
+
+        for body, text in [
+            ({"endTime": end}, "startTime is required"),
+            ({"startTime": start}, "endTime is required"),
+            ({"startTime": end, "endTime": start}, "before endTime"),
+            ({"startTime": "2026-01-01T00:00:00Z", "endTime": "2026-03-01T00:00:00Z"}, "31 days"),
+            ({"startTime": start, "endTime": end, "onlyFailed": "no"}, "onlyFailed"),
+            ({"startTime": 5, "endTime": end}, "startTime"),
+            ({"startTime": start, "endTime": end, "all": True}, "unknown field"),
+        ]:
+            assert text in assert_error(api.post(replay, json=body), 400)["error"]
+        reader = make_account(server, project_id, role=dt.Role.PROJECT_USER)
+        assert_error(reader.session().post(replay, json={"startTime": start, "endTime": end}), 403)
+
+        res = api.post(replay, json={"startTime": start, "endTime": end})
+        assert res.json() == {"queued": 2, "alreadyQueued": False}
+        replayed = receiver.wait_for(4)
+    assert sorted(r.body for r in replayed[:2]) == sorted(r.body for r in replayed[2:])
+
+
+def _conduit(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "conduit", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_cli_lists_dead_letters_and_replays_them(
+    api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    created = _create(api, _base(server, project_id), URL)
+    connector_id = created["name"].split("/")[-1]
+    item = f"{server.api}/{created['name']}"
+    device = api.post(f"{server.api}/projects/{project_id}/devices", json={"type": "touch"})
+    api.post(f"{server.api}/{device.json()['name']}:publish", json={"touch": {}})
+    assert api.patch(item, json={"status": "USER_DISABLED"}).status_code == 200
+    credentials = ["--credentials", str(server.credentials_path)]
+
+    listed = _conduit("dead-letters", project_id, connector_id, *credentials)
+    assert listed.returncode == 0, listed.stderr
+    [letter] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert letter["reason"] == "USER_DISABLED"
+    assert (
+        _conduit(
+            "dead-letters", project_id, connector_id, "--reason", "EXPIRED", *credentials
+        ).stdout
+        == ""
+    )
+
+    window = ["--start", "2000-01-01T00:00:00Z", "--end", "2000-01-02T00:00:00Z"]
+    refused = _conduit("replay", project_id, connector_id, *window, *credentials)
+    assert refused.returncode == 1 and "only an ACTIVE connector" in refused.stderr
+    assert api.patch(item, json={"status": "ACTIVE"}).status_code == 200
+    now = time.time()
+    window = [
+        "--start",
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 3600)),
+        "--end",
+        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60)),
+    ]
+    replayed = _conduit("replay", project_id, connector_id, *window, "--only-failed", *credentials)
+    assert replayed.returncode == 0, replayed.stderr
+    assert json.loads(replayed.stdout) == {"queued": 1, "alreadyQueued": False}
+
+    missing = _conduit("dead-letters", project_id, connector_id, "--credentials", "/nonexistent")
+    assert missing.returncode == 1 and "not found" in missing.stderr

@@ -36,6 +36,7 @@ from conduit.domain.dataconnector_rules import (
     apply_rotation,
     apply_update,
     parse_create,
+    parse_replay,
     parse_rotation,
     parse_update,
     parse_update_mask,
@@ -250,6 +251,21 @@ async def rotate_dataconnector_secret(request: Request) -> Response:
     return ok(dataconnector_json(ctx, connector))
 
 
+async def replay_dataconnector(request: Request) -> Response:
+    """Conduit extension: queue the project's events of a window again for this connector (all
+    its filter matches, or `onlyFailed`: its dead letters), delivered like any other with a fresh
+    12-hour window; answers how many were queued."""
+    principal = await authenticate(request)
+    ctx = context_of(request)
+    project_id = request.path_params["project"]
+    await principal.require_project(project_id, "dataconnector.update")
+    replay = parse_replay(await read_json(request))
+    connector_id = request.path_params["dataconnector"]
+    queued, already = await ctx.store.replay(project_id, connector_id, replay, ctx.clock.now())
+    ctx.look_at([connector_id])
+    return ok({"queued": queued, "alreadyQueued": already})
+
+
 async def sync_dataconnector(request: Request) -> Response:
     """Re-push the latest event of each type of every device in the project, to this connector."""
     principal = await authenticate(request)
@@ -362,6 +378,7 @@ routes: list[BaseRoute] = [
     ),
     Route(_ITEM + ":sync", sync_dataconnector, methods=["POST"]),
     Route(_ITEM + ":rotateSecret", rotate_dataconnector_secret, methods=["POST"]),
+    Route(_ITEM + ":replay", replay_dataconnector, methods=["POST"]),
     Route(_ITEM + ":metrics", dataconnector_metrics, methods=["GET"]),
     Route(_ITEM + "/attempts", list_attempts, methods=["GET"]),
     Route(_ITEM + "/deadLetters", list_dead_letters, methods=["GET"]),

@@ -199,6 +199,16 @@ COMPONENTS: dict[str, Schema] = {
             "disableOnGone",
         ),
     ),
+    "Replay": {
+        **_obj(
+            {"startTime": TIMESTAMP, "endTime": TIMESTAMP, "onlyFailed": BOOLEAN},
+            ("startTime", "endTime"),
+        ),
+        "additionalProperties": False,
+    },
+    "ReplayResult": _obj(
+        {"queued": INTEGER, "alreadyQueued": BOOLEAN}, ("queued", "alreadyQueued")
+    ),
     "SecretRotation": {
         **_obj(
             {
@@ -355,6 +365,7 @@ OPERATIONS: dict[str, Operation] = {
     "delete_dataconnector": Operation("Empty"),
     "sync_dataconnector": Operation("Empty", "Empty", required_body=False),
     "rotate_dataconnector_secret": Operation("DataConnector", "SecretRotation"),
+    "replay_dataconnector": Operation("ReplayResult", "Replay"),
     "dataconnector_metrics": Operation("DataConnectorMetrics"),
     "list_attempts": Operation("AttemptPage", query=_PAGING),
     "list_dead_letters": Operation(

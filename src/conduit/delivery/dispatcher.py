@@ -167,6 +167,11 @@ class Dispatcher:
         self._offered.extend(rows)
         self._wake.set()
 
+    def look_at(self, connector_ids: list[str]) -> None:
+        """These connectors have claimable rows this node queued unclaimed: look now."""
+        self._noticed.update(connector_ids)
+        self._wake.set()
+
     def _on_notice(self, notice: Notice) -> None:
         """Another node left rows nobody claims (or notices may have been missed): look."""
         if notice.everything:
@@ -382,7 +387,7 @@ class Dispatcher:
     # ---- attempts -------------------------------------------------------------------------------
 
     def _start(self, state: ConnectorState, row: Delivery) -> None:
-        retry = row.attempts > 0
+        retry = row.attempts > 0 or row.replay  # a replay never takes a fresh event's slot
         probe = state.failing
         self.slots.take(state)
         if retry:

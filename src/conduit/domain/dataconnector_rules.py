@@ -33,6 +33,7 @@ from conduit.domain.dataconnectors import (
 from conduit.domain.errors import BadRequest
 from conduit.domain.event_types import EVENT_TYPES
 from conduit.domain.labels import MAX_LABELS, check_key
+from conduit.domain.times import parse_rfc3339
 
 # Headers Conduit sets itself, or that would break HTTP framing, cannot be overridden (SPEC §11).
 FORBIDDEN_HEADERS = frozenset(
@@ -509,3 +510,42 @@ def apply_rotation(
         previous_secret_until=now + rotation.grace_period if previous else 0.0,
         update_time=now,
     )
+
+
+# ---- :replay -------------------------------------------------------------------------------------
+
+
+MAX_REPLAY_WINDOW = 31 * 86400.0  # seconds: event history is kept 31 days
+
+
+@dataclass(frozen=True)
+class Replay:
+    start: float
+    end: float
+    only_failed: bool
+
+    @property
+    def key(self) -> str:
+        """What makes two replays the same: the window and the kind."""
+        return f"{self.start!r}-{self.end!r}-{'failed' if self.only_failed else 'all'}"
+
+
+def parse_replay(body: Mapping[str, Any]) -> Replay:
+    unknown = sorted(set(body) - {"startTime", "endTime", "onlyFailed"})
+    if unknown:
+        raise BadRequest(f"unknown field {unknown[0]!r}; allowed: startTime, endTime, onlyFailed")
+    for name in ("startTime", "endTime"):
+        if name not in body:
+            raise BadRequest(f"{name} is required (RFC 3339)")
+        if not isinstance(body[name], str):
+            raise BadRequest(f"{name} must be an RFC 3339 timestamp")
+    start = parse_rfc3339(body["startTime"], "startTime")
+    end = parse_rfc3339(body["endTime"], "endTime")
+    if start >= end:
+        raise BadRequest("startTime must be before endTime")
+    if end - start > MAX_REPLAY_WINDOW:
+        raise BadRequest("the window from startTime to endTime is at most 31 days")
+    only_failed = body.get("onlyFailed", False)
+    if not isinstance(only_failed, bool):
+        raise BadRequest("onlyFailed must be true or false")
+    return Replay(start, end, only_failed)

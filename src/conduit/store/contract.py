@@ -23,6 +23,7 @@ from conduit.domain.accounts import (
     Project,
     ServiceAccount,
 )
+from conduit.domain.dataconnector_rules import Replay
 from conduit.domain.dataconnectors import DataConnector
 from conduit.domain.devices import Device, DeviceRef
 from conduit.domain.labels import LabelChange
@@ -192,6 +193,15 @@ class ConnectorStore(Protocol):
     async def seal_clear_headers(self, seal: Callable[[dict[str, str]], bytes | None]) -> int:
         """Encrypt the custom headers that rows written before headers were sealed keep in clear
         (with `seal`, which holds the server key); how many rows changed."""
+        ...
+
+    async def replay(
+        self, project_id: str, connector_id: str, replay: Replay, now: float
+    ) -> tuple[int, bool]:
+        """Queue the replay's events for the connector, unclaimed, each with a 12-hour window
+        from `now`, marked so they take only retry slots; `(how many, already)`: while rows of an
+        identical replay are still queued nothing is added and their count is returned. Raises
+        NotFound, or BadRequest for a connector that is not ACTIVE."""
         ...
 
     async def sync_dataconnector(

@@ -28,6 +28,7 @@ class Delivery:
     body: bytes
     attempts: int  # attempts made before this one
     lease_until: float
+    replay: bool = False  # queued by a `:replay`: takes only retry slots
 
 
 @dataclass(frozen=True, slots=True)

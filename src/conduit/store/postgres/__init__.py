@@ -17,6 +17,7 @@ from conduit.store.postgres.dead_letters import PgDeadLetters
 from conduit.store.postgres.devices import PgDevices
 from conduit.store.postgres.facts import PgServerFacts
 from conduit.store.postgres.queue import PgQueue
+from conduit.store.postgres.replays import PgReplays
 
 
 class PostgresStore(
@@ -26,6 +27,7 @@ class PostgresStore(
     PgQueue,
     PgAttemptLog,
     PgDeadLetters,
+    PgReplays,
     PgServerFacts,
 ):
     def __init__(self, url: str, clock: Clock | None = None, node_id: str | None = None) -> None:

@@ -23,7 +23,7 @@ from conduit.store.records import Delivery
 from conduit.store.rows import connector_from_row, new_connector
 
 
-async def _select_connector(
+async def select_connector(
     conn: Conn, project_id: str, connector_id: str, *, lock: bool = False
 ) -> DataConnector:
     row = await conn.fetchrow(
@@ -92,7 +92,7 @@ class PgConnectors:
     ) -> tuple[DataConnector, int]:
         now = self.clock.now()
         async with self.db.pool.acquire() as conn, conn.transaction():
-            current = await _select_connector(conn, project_id, connector_id, lock=True)
+            current = await select_connector(conn, project_id, connector_id, lock=True)
             new = change(current)
             if new is current:
                 return current, 0
@@ -117,7 +117,7 @@ class PgConnectors:
             dropped = 0
             if new.status != current.status:
                 dropped = await set_connector_status(conn, connector_id, new.status, now)
-            return await _select_connector(conn, project_id, connector_id), dropped
+            return await select_connector(conn, project_id, connector_id), dropped
 
     async def seal_clear_headers(self, seal: Callable[[dict[str, str]], bytes | None]) -> int:
         async with self.db.pool.acquire() as conn, conn.transaction():
@@ -157,7 +157,7 @@ class PgConnectors:
         (its filter and labels apply as for live events; each window starts now)."""
         now = self.clock.now()
         async with self.db.pool.acquire() as conn, conn.transaction():
-            connector = await _select_connector(conn, project_id, connector_id, lock=True)
+            connector = await select_connector(conn, project_id, connector_id, lock=True)
             if connector.status != ACTIVE:
                 raise BadRequest(
                     f"data connector {connector_id} is {connector.status}; only an ACTIVE connector"

@@ -23,7 +23,6 @@ from conduit.store.queries import CONNECTOR_ROW_SELECT
 from conduit.store.records import ConnectorRow, Delivery, Notice, Settled, Settlement
 from conduit.store.rows import connector_row_from_row
 
-_COLUMNS = "id, connector_id, event_id, event_time, body, attempts, lease_until"
 _DUE = "greatest(next_attempt, lease_until)"
 _COUNT = (
     "INSERT INTO delivery_counters(connector_id, name, value) VALUES ($1, $2, $3)"
@@ -37,7 +36,7 @@ Conn: TypeAlias = (
 
 
 def _delivery(row: asyncpg.Record) -> Delivery:
-    return Delivery(row[0], row[1], row[2], row[3], bytes(row[4]), row[5], row[6])
+    return Delivery(row[0], row[1], row[2], row[3], bytes(row[4]), row[5], row[6], bool(row[7]))
 
 
 # ---- steps inside a caller's transaction ---------------------------------------------------------
@@ -189,7 +188,7 @@ class PgQueue:
     async def count_due(
         self, connector_id: str, now: float, limit: int, first_only: bool = False
     ) -> int:
-        only_first = " AND attempts = 0" if first_only else ""
+        only_first = " AND attempts = 0 AND replay IS NULL" if first_only else ""
         value = await self.db.pool.fetchval(
             "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE connector_id = $1"
             f" AND {_DUE} <= $2{only_first} LIMIT $3) AS due",
@@ -216,7 +215,7 @@ class PgQueue:
     ) -> list[Delivery]:
         """Claim up to `limit` of the connector's due rows for this node, earliest first. Rows
         another node is claiming at this moment are skipped, not waited for."""
-        only_first = " AND attempts = 0" if first_attempts_only else ""
+        only_first = " AND attempts = 0 AND replay IS NULL" if first_attempts_only else ""
         rows = await self.db.pool.fetch(
             "UPDATE deliveries d SET lease_until = $3, claimed_by = $4 FROM ("
             " SELECT id FROM deliveries"
@@ -224,7 +223,7 @@ class PgQueue:
             f" ORDER BY {_DUE} LIMIT $5 FOR UPDATE SKIP LOCKED) AS due"
             " WHERE d.id = due.id"
             " RETURNING d.id, d.connector_id, d.event_id, d.event_time, d.body, d.attempts,"
-            " d.lease_until",
+            " d.lease_until, d.replay IS NOT NULL",
             connector_id,
             now,
             lease_until,

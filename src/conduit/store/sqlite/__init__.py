@@ -17,6 +17,7 @@ from conduit.store.sqlite.database import Database
 from conduit.store.sqlite.dead_letters import SqliteDeadLetters
 from conduit.store.sqlite.devices import SqliteDevices
 from conduit.store.sqlite.queue import SqliteQueue
+from conduit.store.sqlite.replays import SqliteReplays
 
 
 class SqliteStore(
@@ -26,6 +27,7 @@ class SqliteStore(
     SqliteQueue,
     SqliteAttemptLog,
     SqliteDeadLetters,
+    SqliteReplays,
 ):
     def __init__(
         self, path: Path | str, clock: Clock | None = None, *, read_only: bool = False

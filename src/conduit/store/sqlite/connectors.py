@@ -27,9 +27,7 @@ from conduit.store.sqlite.database import Database
 from conduit.store.sqlite.queue import insert_pushes, set_connector_status
 
 
-def _select_connector(
-    conn: sqlite3.Connection, project_id: str, connector_id: str
-) -> DataConnector:
+def select_connector(conn: sqlite3.Connection, project_id: str, connector_id: str) -> DataConnector:
     row = conn.execute(
         "SELECT * FROM dataconnectors WHERE id = ? AND project_id = ?", (connector_id, project_id)
     ).fetchone()
@@ -53,7 +51,7 @@ def _sync_page(
 ) -> tuple[list[Delivery], str | None]:
     """Queue the latest events of the project's next devices after `after` (by id); returns the
     deliveries and the last device id, or None once every device has been seen."""
-    connector = _select_connector(conn, project_id, connector_id)
+    connector = select_connector(conn, project_id, connector_id)
     if connector.status != ACTIVE:
         if not first:
             return [], None
@@ -179,7 +177,7 @@ class SqliteConnectors:
         now = self.clock.now()
 
         def update(conn: sqlite3.Connection) -> tuple[DataConnector, int]:
-            current = _select_connector(conn, project_id, connector_id)
+            current = select_connector(conn, project_id, connector_id)
             new = change(current)
             if new is current:
                 return current, 0
@@ -206,7 +204,7 @@ class SqliteConnectors:
             dropped = 0
             if new.status != current.status:
                 dropped = set_connector_status(conn, connector_id, new.status, now)
-            return _select_connector(conn, project_id, connector_id), dropped
+            return select_connector(conn, project_id, connector_id), dropped
 
         return await self.db.write(update)
 

@@ -17,6 +17,7 @@ import asyncio
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
@@ -26,7 +27,7 @@ from conduit.store.rows import connector_row_from_row
 from conduit.store.sqlite.attempts import record_attempts
 from conduit.store.sqlite.database import Database
 
-_COLUMNS = "id, connector_id, event_id, event_time, body, attempts, lease_until"
+_COLUMNS = "id, connector_id, event_id, event_time, body, attempts, lease_until, replay IS NOT NULL"
 _DUE = "max(next_attempt, lease_until)"
 _INSERT = (
     "INSERT INTO deliveries(connector_id, event_id, event_time, body, attempts, next_attempt,"
@@ -41,8 +42,8 @@ _COUNT = (
 )
 
 
-def _delivery(row: sqlite3.Row | tuple[object, ...]) -> Delivery:
-    return Delivery(*row)  # type: ignore[arg-type]
+def _delivery(row: sqlite3.Row | tuple[Any, ...]) -> Delivery:
+    return Delivery(row[0], row[1], row[2], row[3], row[4], row[5], row[6], bool(row[7]))
 
 
 # ---- steps inside a caller's write job ------------------------------------------------------
@@ -155,7 +156,7 @@ class SqliteQueue:
         self, connector_id: str, now: float, limit: int, first_only: bool = False
     ) -> int:
         """How many of the connector's rows are claimable now, counting no further than `limit`."""
-        only_first = " AND attempts = 0" if first_only else ""
+        only_first = " AND attempts = 0 AND replay IS NULL" if first_only else ""
         row = self.db.read(
             lambda c: c.execute(
                 "SELECT count(*) FROM (SELECT 1 FROM deliveries WHERE connector_id = ?"
@@ -184,7 +185,7 @@ class SqliteQueue:
         first_attempts_only: bool = False,
     ) -> list[Delivery]:
         """Claim up to `limit` of the connector's due rows, earliest first, until `lease_until`."""
-        only_first = " AND attempts = 0" if first_attempts_only else ""
+        only_first = " AND attempts = 0 AND replay IS NULL" if first_attempts_only else ""
 
         def claim(conn: sqlite3.Connection) -> list[Delivery]:
             rows = conn.execute(
