@@ -69,6 +69,7 @@ class Engine:
         project_id: str | None = None,
         signature_scheme: str = DT_JWT,
         disable_on_gone: bool = False,
+        rate_limit: float = 0.0,
     ) -> str:
         created = await self.ctx.store.create_dataconnector(
             DataConnector(
@@ -83,6 +84,7 @@ class Engine:
                 headers_sealed=self.ctx.secrets.seal_headers(headers or {}),
                 signature_scheme=signature_scheme,
                 disable_on_gone=disable_on_gone,
+                rate_limit=rate_limit,
             )
         )
         return created.id

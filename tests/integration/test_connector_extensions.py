@@ -38,8 +38,9 @@ def test_the_extensions_are_set_read_and_patched(
     dt: Any, api: requests.Session, server: ServerProcess, project_id: str
 ) -> None:
     base = _base(server, project_id)
-    created = _create(api, base, URL, signatureScheme="BOTH", disableOnGone=True)
+    created = _create(api, base, URL, signatureScheme="BOTH", disableOnGone=True, rateLimit=12.5)
     assert (created["signatureScheme"], created["disableOnGone"]) == ("BOTH", True)
+    assert created["rateLimit"] == 12.5
     item = f"{server.api}/{created['name']}"
     assert api.get(item).json()["signatureScheme"] == "BOTH"
     patched = api.patch(item, params={"update_mask": "signatureScheme"}, json={})
@@ -49,6 +50,8 @@ def test_the_extensions_are_set_read_and_patched(
         "STANDARD_WEBHOOKS",
         True,
     )
+    patched = api.patch(item, params={"update_mask": "rateLimit"}, json={"rateLimit": 0})
+    assert patched.json()["rateLimit"] == 0
     # The official client reads the resource and ignores what it does not know.
     connector = dt.DataConnector.get_data_connector(created["name"].split("/")[-1], project_id)
     assert connector.config.signature_secret == OLD
@@ -61,6 +64,10 @@ def test_the_extensions_are_set_read_and_patched(
         ({"signatureScheme": ["BOTH"]}, "signatureScheme"),
         ({"disableOnGone": "yes"}, "disableOnGone"),
         ({"disableOnGone": None}, "disableOnGone"),
+        ({"rateLimit": -1}, "rateLimit"),
+        ({"rateLimit": 10001}, "rateLimit"),
+        ({"rateLimit": "fast"}, "rateLimit"),
+        ({"rateLimit": True}, "rateLimit"),
     ],
 )
 def test_bad_extension_values_are_refused_with_the_field_named(

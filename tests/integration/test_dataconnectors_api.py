@@ -24,7 +24,7 @@ from tests.harness.stored import arrange, insert_attempts, raw_bytes, read_store
 URL = "https://127.0.0.1:9/hook"
 DT_KEYS = {"name", "displayName", "type", "status", "events", "labels", "httpConfig"}
 # Conduit's extensions, with the defaults that behave exactly as DT's connectors (issue 9).
-EXTENSION_DEFAULTS = {"signatureScheme": "DT_JWT", "disableOnGone": False}
+EXTENSION_DEFAULTS = {"signatureScheme": "DT_JWT", "disableOnGone": False, "rateLimit": 0.0}
 RESOURCE_KEYS = DT_KEYS | set(EXTENSION_DEFAULTS)
 
 

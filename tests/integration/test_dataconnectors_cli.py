@@ -84,6 +84,7 @@ def test_the_cli_manages_a_connector_end_to_end(cli: Cli, project_id: str) -> No
         # Conduit's extensions: the CLI passes through what it does not know (issue 9).
         "signatureScheme": "DT_JWT",
         "disableOnGone": False,
+        "rateLimit": 0.0,
     }
     assert cli.json("get", dc, project_id) == [created]
     assert cli.json("list", project_id) == [created]

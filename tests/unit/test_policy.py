@@ -85,3 +85,16 @@ def test_part_of_every_cap_is_kept_for_first_attempts() -> None:
 def test_a_claim_outlives_the_request_timeout_by_default() -> None:
     settings = Settings()
     assert settings.lease_seconds > settings.delivery_timeout
+
+
+def test_retry_after_is_honoured_up_to_an_hour_and_never_past_twelve_hours() -> None:
+    rng = random.Random(1).random
+    now = 1_000_000.0
+    fresh = now - 60.0
+    # max(backoff, Retry-After): a pause shorter than the backoff changes nothing
+    assert policy.next_attempt_after_failure(fresh, 9, now, rng, 1.0) > now + 200.0
+    assert policy.next_attempt_after_failure(fresh, 1, now, rng, 120.0) == now + 120.0
+    assert policy.next_attempt_after_failure(fresh, 1, now, rng, 86_400.0) == now + 3600.0
+    old = now - 11.9 * 3600.0  # ten minutes before its 12 hours end
+    assert policy.next_attempt_after_failure(old, 1, now, rng, 3600.0) == policy.expires_at(old)
+    assert policy.honoured_pause(None) == 0.0 and policy.honoured_pause(-5.0) == 0.0

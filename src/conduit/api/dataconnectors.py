@@ -90,6 +90,7 @@ def dataconnector_json(
         # Conduit's extensions (clients that do not know them ignore them).
         "signatureScheme": connector.signature_scheme,
         "disableOnGone": connector.disable_on_gone,
+        "rateLimit": connector.rate_limit,
     }
     if connector.previous_secret_encrypted and connector.previous_secret_until > ctx.clock.now():
         resource["previousSecretExpireTime"] = rfc3339(connector.previous_secret_until)
@@ -181,6 +182,7 @@ async def create_dataconnector(request: Request) -> Response:
             headers_sealed=ctx.secrets.seal_headers(new.headers),
             signature_scheme=new.signature_scheme,
             disable_on_gone=new.disable_on_gone,
+            rate_limit=new.rate_limit,
         )
     )
     return ok(dataconnector_json(ctx, connector))

@@ -91,6 +91,7 @@ def _connector_input(required: tuple[str, ...]) -> Schema:
         "httpConfig": http_config,
         "signatureScheme": {"type": "string", "enum": list(SIGNATURE_SCHEMES)},
         "disableOnGone": BOOLEAN,
+        "rateLimit": {"type": "number", "minimum": 0, "maximum": connector_rules.MAX_RATE_LIMIT},
     }
     assert set(properties) == set(connector_rules._TOP_LEVEL), "the validator's fields changed"
     return _obj(properties, required)
@@ -185,6 +186,7 @@ COMPONENTS: dict[str, Schema] = {
             ),
             "signatureScheme": {"type": "string", "enum": list(SIGNATURE_SCHEMES)},
             "disableOnGone": BOOLEAN,
+            "rateLimit": {"type": "number"},
             "previousSecretExpireTime": TIMESTAMP,
         },
         (
@@ -197,6 +199,7 @@ COMPONENTS: dict[str, Schema] = {
             "httpConfig",
             "signatureScheme",
             "disableOnGone",
+            "rateLimit",
         ),
     ),
     "Replay": {

@@ -18,7 +18,9 @@ from conduit.delivery.request import base_headers
 from conduit.domain.dataconnectors import ACTIVE, DT_JWT
 from conduit.store.records import ConnectorRow, Health
 
-Fingerprint = tuple[str, float, str, bytes | None, bytes | None, str, bytes | None, float, bool]
+Fingerprint = tuple[
+    str, float, str, bytes | None, bytes | None, str, bytes | None, float, bool, float
+]
 
 
 def fingerprint(row: ConnectorRow) -> Fingerprint:
@@ -32,6 +34,7 @@ def fingerprint(row: ConnectorRow) -> Fingerprint:
         row.previous_secret,
         row.previous_secret_until,
         row.disable_on_gone,
+        row.rate_limit,
     )
 
 
@@ -50,6 +53,7 @@ class ConnectorState:
     previous_secret: bytes | None = None  # a rotated-out secret, signing too until ...
     previous_until: float = 0.0
     disable_on_gone: bool = False
+    rate_limit: float = 0.0  # pushes per second; 0 = none (its rows always take the backlog path)
     consecutive_failures: int = 0
     failing_since: float | None = None
     last_success: float | None = None
@@ -87,6 +91,7 @@ class ConnectorState:
         self.scheme = row.signature_scheme
         self.previous_until = row.previous_secret_until
         self.disable_on_gone = row.disable_on_gone
+        self.rate_limit = row.rate_limit
         try:
             self.headers = base_headers(secrets.open_headers(row.headers_sealed))
             if row.signature_secret:

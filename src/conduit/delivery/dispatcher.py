@@ -47,6 +47,7 @@ from conduit.delivery.http import Outcome
 from conduit.delivery.sender_pool import SenderPool
 from conduit.delivery.senders import AttemptRequest, LocalSender, Sender
 from conduit.delivery.slot_shares import SlotShares
+from conduit.domain import token_bucket
 from conduit.domain.ids import new_id
 from conduit.store.records import Delivery, Notice, Settlement
 
@@ -268,8 +269,9 @@ class Dispatcher:
         if policy.is_expired(row.event_time, now):
             self._settle_expired(row)
             return
-        if state.failing or self.slots.free(state) <= 0:
-            self._hand_back(row)  # a probe or a free slot will take it from the store
+        if state.failing or state.rate_limit or self.slots.free(state) <= 0:
+            # A probe, a free slot or a token of its rate limit will take it from the store.
+            self._hand_back(row)
             return
         self._start(state, row)
 
@@ -338,9 +340,20 @@ class Dispatcher:
             until = now + self.lease
             probing = state.failing
             if probing and not await self.store.try_probe(state.id, now, until):
-                # Another node's probe is in flight, or the cluster's backoff has not passed.
-                state.note_backlog(now + PROBE_RECHECK)
+                # Another node's probe is in flight, or the cluster's backoff has not passed:
+                # ask again later (not sooner: the backlog noted as due is what brought us here).
+                state.backlog_at = now + PROBE_RECHECK
                 return
+            if state.rate_limit:
+                granted = await self.store.take_tokens(state.id, limit, now)
+                self.slots.give(state, limit - granted)
+                reserved = limit = granted
+                if not granted:
+                    # Later, not sooner: the bucket is empty until then.
+                    state.backlog_at = token_bucket.next_token_at(state.rate_limit, now)
+                    if probing:
+                        await self.store.settle(Settlement(probes={state.id: 0.0}), now)
+                    return
             rows = await self.store.claim_due(
                 state.id, now, until, limit, first_attempts_only=first_only
             )
@@ -589,6 +602,10 @@ class Dispatcher:
                 state = await self._refresh(connector_id)
                 if state is not None and state.active:
                     state.note_backlog(now)
+            # Another pass now: it runs after this one computed its deadline, and a backlog
+            # noted as due now is not a deadline of its own (a rate-limited connector would
+            # otherwise wait for the next rescan).
+            self._wake.set()
         if self._sweeping:
             return
         expire, prune = now >= self._next_expire, now >= self._next_prune

@@ -67,6 +67,7 @@ _TOP_LEVEL = frozenset(
         "httpConfig",
         "signatureScheme",
         "disableOnGone",
+        "rateLimit",
     }
 )
 # Ignored: clients such as terraform send the whole resource back.
@@ -88,7 +89,9 @@ UPDATE_PATHS: tuple[str, ...] = (
     "type",
     "signatureScheme",
     "disableOnGone",
+    "rateLimit",
 )
+MAX_RATE_LIMIT = 10_000.0  # pushes per second
 DEFAULT_ROTATION_GRACE = 24 * 3600.0  # seconds a rotated-out secret keeps signing
 MAX_ROTATION_GRACE = 30 * 86400.0
 
@@ -113,6 +116,7 @@ class ConnectorInput:
     http_config: HttpConfigInput | None = None
     signature_scheme: str | None = None
     disable_on_gone: bool | None = None
+    rate_limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,7 @@ class NewConnector:
     headers: dict[str, str]
     signature_scheme: str = DT_JWT
     disable_on_gone: bool = False
+    rate_limit: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ class ConnectorUpdate:
     headers: dict[str, str] | None = None
     signature_scheme: str | None = None
     disable_on_gone: bool | None = None
+    rate_limit: float | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -222,6 +228,14 @@ def validate_signature_scheme(value: Any) -> str:
     if not isinstance(value, str) or value not in SIGNATURE_SCHEMES:
         raise BadRequest(f"signatureScheme must be one of {', '.join(SIGNATURE_SCHEMES)}")
     return value
+
+
+def validate_rate_limit(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest("rateLimit must be a number of pushes per second (0: no limit)")
+    if not 0 <= value <= MAX_RATE_LIMIT:
+        raise BadRequest(f"rateLimit must be between 0 and {int(MAX_RATE_LIMIT)} pushes per second")
+    return float(value)
 
 
 def validate_disable_on_gone(value: Any) -> bool:
@@ -310,6 +324,7 @@ def parse_body(body: Mapping[str, Any]) -> ConnectorInput:
         disable_on_gone=(
             validate_disable_on_gone(body["disableOnGone"]) if "disableOnGone" in body else None
         ),
+        rate_limit=validate_rate_limit(body["rateLimit"]) if "rateLimit" in body else None,
     )
 
 
@@ -333,6 +348,7 @@ def parse_create(body: Mapping[str, Any]) -> NewConnector:
         headers=config.headers or {},
         signature_scheme=parsed.signature_scheme or DT_JWT,
         disable_on_gone=bool(parsed.disable_on_gone),
+        rate_limit=parsed.rate_limit or 0.0,
     )
 
 
@@ -378,6 +394,7 @@ def parse_update(body: Mapping[str, Any], mask: Sequence[str] | None) -> Connect
             headers=config.headers,
             signature_scheme=parsed.signature_scheme,
             disable_on_gone=parsed.disable_on_gone,
+            rate_limit=parsed.rate_limit,
         )
     fields: dict[str, Any] = {}
     for path in mask:
@@ -403,6 +420,8 @@ def parse_update(body: Mapping[str, Any], mask: Sequence[str] | None) -> Connect
             fields["signature_scheme"] = parsed.signature_scheme or DT_JWT
         elif path == "disableOnGone":
             fields["disable_on_gone"] = bool(parsed.disable_on_gone)
+        elif path == "rateLimit":
+            fields["rate_limit"] = parsed.rate_limit or 0.0
         # "type" is immutable: naming it is allowed (the body's type was checked to be HTTP_PUSH).
     return ConnectorUpdate(**fields)
 
@@ -448,6 +467,7 @@ def apply_update(
         disable_on_gone=(
             current.disable_on_gone if update.disable_on_gone is None else update.disable_on_gone
         ),
+        rate_limit=current.rate_limit if update.rate_limit is None else update.rate_limit,
         update_time=now,
     )
 

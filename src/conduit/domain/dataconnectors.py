@@ -41,6 +41,7 @@ class DataConnector:
     previous_secret_encrypted: bytes | None = None  # a rotated-out secret, still signing until
     previous_secret_until: float = 0.0  # ... this moment
     disable_on_gone: bool = False  # a 410 Gone disables the connector (SYSTEM_DISABLED)
+    rate_limit: float = 0.0  # pushes per second at most (`token_bucket`); 0 = no limit
 
 
 # `:metrics` covers the attempts of the last 3 hours (SPEC §4.5).

@@ -25,6 +25,6 @@ FROM memberships m LEFT JOIN service_accounts sa
 CONNECTOR_ROW_SELECT = """
 SELECT id, status, update_time, url, headers_sealed, signature_secret, failing_since,
        last_success, consecutive_failures, probe_until, project_id, signature_scheme,
-       previous_secret, previous_secret_until, disable_on_gone
+       previous_secret, previous_secret_until, disable_on_gone, rate_limit
 FROM dataconnectors
 """

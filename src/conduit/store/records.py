@@ -50,6 +50,7 @@ class ConnectorRow:
     previous_secret: bytes | None = None  # encrypted; signs too until previous_secret_until
     previous_secret_until: float = 0.0
     disable_on_gone: bool = False
+    rate_limit: float = 0.0
 
 
 @dataclass

@@ -41,6 +41,7 @@ def connector_from_row(row: Row) -> DataConnector:
         previous_secret_encrypted=bytes(previous) if (previous := row["previous_secret"]) else None,
         previous_secret_until=row["previous_secret_until"],
         disable_on_gone=bool(row["disable_on_gone"]),
+        rate_limit=row["rate_limit"],
     )
 
 
@@ -63,6 +64,7 @@ def new_connector(connector: DataConnector, connector_id: str, now: float) -> Da
         previous_secret_encrypted=connector.previous_secret_encrypted,
         previous_secret_until=connector.previous_secret_until,
         disable_on_gone=connector.disable_on_gone,
+        rate_limit=connector.rate_limit,
     )
 
 
@@ -132,7 +134,7 @@ def device_from_row(row: Sequence[Any]) -> Device:
 def connector_row_from_row(row: Sequence[Any]) -> ConnectorRow:
     """From `id, status, update_time, url, headers_sealed, signature_secret, failing_since,
     last_success, consecutive_failures, probe_until, project_id, signature_scheme,
-    previous_secret, previous_secret_until, disable_on_gone`."""
+    previous_secret, previous_secret_until, disable_on_gone, rate_limit`."""
     secret = row[5]
     sealed = row[4]
     previous = row[12]
@@ -152,6 +154,7 @@ def connector_row_from_row(row: Sequence[Any]) -> ConnectorRow:
         previous_secret=bytes(previous) if previous else None,
         previous_secret_until=row[13],
         disable_on_gone=bool(row[14]),
+        rate_limit=row[15],
     )
 
 

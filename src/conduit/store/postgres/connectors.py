@@ -49,8 +49,9 @@ class PgConnectors:
         await self.db.pool.execute(
             "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
             " labels, url, signature_secret, headers_sealed, create_time, update_time,"
-            " signature_scheme, previous_secret, previous_secret_until, disable_on_gone)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)",
+            " signature_scheme, previous_secret, previous_secret_until, disable_on_gone,"
+            " rate_limit) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13,"
+            " $14, $15, $16)",
             stored.id,
             stored.project_id,
             stored.display_name,
@@ -66,6 +67,7 @@ class PgConnectors:
             stored.previous_secret_encrypted,
             stored.previous_secret_until,
             stored.disable_on_gone,
+            stored.rate_limit,
         )
         return stored
 
@@ -100,7 +102,7 @@ class PgConnectors:
                 "UPDATE dataconnectors SET display_name = $1, events = $2, labels = $3,"
                 " url = $4, signature_secret = $5, headers_sealed = $6, update_time = $7,"
                 " signature_scheme = $9, previous_secret = $10, previous_secret_until = $11,"
-                " disable_on_gone = $12 WHERE id = $8",
+                " disable_on_gone = $12, rate_limit = $13 WHERE id = $8",
                 new.display_name,
                 orjson.dumps(new.events).decode(),
                 orjson.dumps(new.labels).decode(),
@@ -113,6 +115,7 @@ class PgConnectors:
                 new.previous_secret_encrypted,
                 new.previous_secret_until,
                 new.disable_on_gone,
+                new.rate_limit,
             )
             dropped = 0
             if new.status != current.status:

@@ -16,6 +16,7 @@ from typing import Any, TypeAlias
 import asyncpg
 import orjson
 
+from conduit.domain import token_bucket
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
 from conduit.store.postgres.database import CHANNEL, Database
@@ -242,6 +243,24 @@ class PgQueue:
                 self.node_id,
             )
         )
+
+    async def take_tokens(self, connector_id: str, wanted: int, now: float) -> int:
+        async with self.db.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                "SELECT rate_limit, rate_tokens, rate_at FROM dataconnectors WHERE id = $1"
+                " FOR UPDATE",
+                connector_id,
+            )
+            if row is None or row[0] <= 0:
+                return wanted
+            granted, left = token_bucket.take(row[0], row[1], row[2], now, wanted)
+            await conn.execute(
+                "UPDATE dataconnectors SET rate_tokens = $1, rate_at = $2 WHERE id = $3",
+                left,
+                now,
+                connector_id,
+            )
+            return granted
 
     async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int:
         if not delivery_ids:

@@ -117,8 +117,8 @@ class SqliteConnectors:
             conn.execute(
                 "INSERT INTO dataconnectors(id, project_id, display_name, type, status, events,"
                 " labels, url, signature_secret, headers_sealed, create_time, update_time,"
-                " signature_scheme, previous_secret, previous_secret_until, disable_on_gone)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " signature_scheme, previous_secret, previous_secret_until, disable_on_gone,"
+                " rate_limit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     stored.id,
                     stored.project_id,
@@ -136,6 +136,7 @@ class SqliteConnectors:
                     stored.previous_secret_encrypted,
                     stored.previous_secret_until,
                     stored.disable_on_gone,
+                    stored.rate_limit,
                 ),
             )
 
@@ -185,7 +186,7 @@ class SqliteConnectors:
                 "UPDATE dataconnectors SET display_name = ?, events = ?, labels = ?, url = ?,"
                 " signature_secret = ?, headers_sealed = ?, update_time = ?,"
                 " signature_scheme = ?, previous_secret = ?, previous_secret_until = ?,"
-                " disable_on_gone = ? WHERE id = ?",
+                " disable_on_gone = ?, rate_limit = ? WHERE id = ?",
                 (
                     new.display_name,
                     orjson.dumps(new.events).decode(),
@@ -198,6 +199,7 @@ class SqliteConnectors:
                     new.previous_secret_encrypted,
                     new.previous_secret_until,
                     new.disable_on_gone,
+                    new.rate_limit,
                     connector_id,
                 ),
             )

@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from conduit.domain import token_bucket
 from conduit.domain.dataconnectors import ACTIVE, STATUSES, SYSTEM_DISABLED
 from conduit.domain.pushes import ConnectorFilter, Push
 from conduit.store.queries import CONNECTOR_ROW_SELECT
@@ -206,6 +207,23 @@ class SqliteQueue:
                 c.execute("UPDATE deliveries SET lease_until = 0 WHERE lease_until > 0").rowcount
             )
         )
+
+    async def take_tokens(self, connector_id: str, wanted: int, now: float) -> int:
+        def take(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT rate_limit, rate_tokens, rate_at FROM dataconnectors WHERE id = ?",
+                (connector_id,),
+            ).fetchone()
+            if row is None or row[0] <= 0:
+                return wanted
+            granted, left = token_bucket.take(row[0], row[1], row[2], now, wanted)
+            conn.execute(
+                "UPDATE dataconnectors SET rate_tokens = ?, rate_at = ? WHERE id = ?",
+                (left, now, connector_id),
+            )
+            return granted
+
+        return await self.db.write(take)
 
     async def extend_leases(self, delivery_ids: list[int], lease_until: float) -> int:
         def extend(conn: sqlite3.Connection) -> int:
