@@ -444,6 +444,73 @@ async def test_label_changes_naming_devices_in_opposite_orders_do_not_deadlock(
         assert len({d.labels["k"] for d in await store.list_devices([project.id])}) == 1
 
 
+async def _waiting(store: _Store, count: int, holder: asyncpg.Connection | None = None) -> None:
+    """Wait until `count` sessions wait for a lock (that `holder` holds, if given)."""
+    pids = [holder.get_server_pid()] if holder else None
+    for _ in range(1000):
+        waiting = await store.db.pool.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock'"
+            " AND ($1::int[] IS NULL OR pg_blocking_pids(pid) && $1::int[])",
+            pids,
+        )
+        if waiting == count:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never {count} sessions waiting for a lock")
+
+
+async def test_publish_batches_of_two_nodes_lock_devices_in_one_order(
+    store: _Store, database_url: str
+) -> None:
+    """Node 1 commits a batch for devices [a, b], node 2 one for [b, a]. Devices are locked in id
+    order, so the two wait for each other in line; locked in batch order they deadlock
+    (PostgreSQL aborts one batch, failing its publishes). Two sessions hold a and b, so the
+    interleaving that deadlocks is the one that happens."""
+    _, project, _ = await _org_with_admin(store)
+    made = [await store.create_device(project.id, "temperature", {}, emulated=True) for _ in "ab"]
+    a, b = sorted(d.id for d in made)
+    refs = {d: await store.device_ref(project.id, d) for d in (a, b)}
+    # The plan a large devices table gets (an index lookup per batch row, in batch order); on two
+    # rows the planner would otherwise scan the table in one order for both nodes.
+    name = database_url.rsplit("/", 1)[1]
+    await store.db.pool.execute(f"ALTER DATABASE {name} SET enable_hashjoin = off")
+    await store.db.pool.execute(f"ALTER DATABASE {name} SET enable_mergejoin = off")
+    nodes = [_Store(database_url), _Store(database_url)]  # sessions opened with that setting
+    for node in nodes:
+        await node.db.open()
+    holders = {d: await asyncpg.connect(database_url) for d in (a, b)}
+    both = list(holders.values())
+    try:
+        for device, holder in holders.items():
+            await holder.execute("BEGIN")
+            await holder.execute("SELECT 1 FROM devices WHERE id = $1 FOR UPDATE", device)
+
+        def batch(node: _Store, order: list[str]) -> asyncio.Future[Any]:
+            return asyncio.gather(
+                *(_publish(node, refs[d], "temperature", {"value": 1.0}, START) for d in order)
+            )
+
+        first = batch(nodes[0], [a, b])
+        await _waiting(store, 1)
+        second = batch(nodes[1], [b, a])
+        await _waiting(store, 2)
+        await holders[a].execute("COMMIT")
+        await _waiting(store, 1, holders[b])  # node 1 holds a and waits for b
+        await holders[b].execute("COMMIT")
+        results = await asyncio.wait_for(
+            asyncio.gather(first, second, return_exceptions=True), timeout=20
+        )
+        assert not [r for r in results if isinstance(r, BaseException)], results
+    finally:
+        for holder in both:
+            await holder.close()
+        for node in nodes:
+            await node.db.close()
+        await store.db.pool.execute(f"ALTER DATABASE {name} RESET enable_hashjoin")
+        await store.db.pool.execute(f"ALTER DATABASE {name} RESET enable_mergejoin")
+
+
 async def test_history_pages_neither_skip_nor_repeat(store: _Store) -> None:
     _, project, _ = await _org_with_admin(store)
     device = await store.create_device(project.id, "touch", {}, emulated=True)

@@ -43,10 +43,18 @@ class Publish:
     done: asyncio.Future[Recorded]
 
 
+# The devices of a batch are locked in id order first (the sort sits below the row locks), so two
+# nodes' batches over the same devices queue for each other instead of deadlocking, whatever order
+# their publishes arrived in.
 _DEVICES = """
+WITH u AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(id, project_id, patch)
+), locked AS (
+    SELECT d.id FROM devices d JOIN u ON d.id = u.id AND d.project_id = u.project_id
+    ORDER BY d.id FOR UPDATE OF d
+)
 UPDATE devices d SET reported = d.reported || u.patch
-FROM unnest($1::text[], $2::text[], $3::jsonb[]) AS u(id, project_id, patch)
-WHERE d.id = u.id AND d.project_id = u.project_id
+FROM u WHERE d.id = u.id AND d.project_id = u.project_id AND d.id IN (SELECT id FROM locked)
 RETURNING d.id, d.project_id, d.labels
 """
 
