@@ -8,6 +8,7 @@ keys), so they are encrypted, not hashed. The server key lives in
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from collections.abc import Mapping
@@ -26,7 +27,9 @@ def new_key_secret() -> str:
 
 class SecretBox:
     def __init__(self, key: bytes) -> None:
-        self._fernet = Fernet(key)
+        self._fernet = Fernet(key)  # validates the key: 32 url-safe base64-encoded bytes
+        # A Fernet key is a 16-byte signing key then a 16-byte encryption key (the Fernet spec).
+        self._signing_half = base64.urlsafe_b64decode(key)[:16]
 
     @classmethod
     def load_or_create(cls, data_dir: Path, env_key: str | None = None) -> SecretBox:
@@ -70,4 +73,4 @@ class SecretBox:
         """A key derived for signing access tokens, distinct from the encryption use."""
         import hashlib
 
-        return hashlib.sha256(b"conduit-access-token:" + self._fernet._signing_key).digest()
+        return hashlib.sha256(b"conduit-access-token:" + self._signing_half).digest()
