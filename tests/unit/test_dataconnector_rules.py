@@ -381,3 +381,14 @@ def test_apply_changes_status() -> None:
         now=9.0,
     )
     assert after.status == "USER_DISABLED"
+
+
+def test_a_grace_period_is_a_duration_string_or_a_number_of_seconds() -> None:
+    from conduit.domain.dataconnector_rules import parse_duration
+
+    assert parse_duration("86400s", "gracePeriod") == 86400.0
+    assert parse_duration("1.5s", "gracePeriod") == 1.5
+    assert parse_duration(60, "gracePeriod") == 60.0
+    for bad in ["1d", "-1s", "s", "99999999s", True, None, [], -1, 30 * 86400 + 1]:
+        with pytest.raises(BadRequest, match="gracePeriod"):
+            parse_duration(bad, "gracePeriod")

@@ -216,7 +216,12 @@ COMPONENTS: dict[str, Schema] = {
         **_obj(
             {
                 "signatureSecret": {"type": "string", "minLength": 1},
-                "gracePeriod": {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9})?s$"},
+                "gracePeriod": {
+                    "oneOf": [
+                        {"type": "string", "pattern": r"^\d{1,9}(\.\d{1,9})?s$"},
+                        {"type": "number", "minimum": 0},
+                    ]
+                },
             },
             ("signatureSecret",),
         ),
