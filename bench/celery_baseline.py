@@ -49,6 +49,7 @@ from deliver import (
     Setup,
     _wait_for_port,
     children,
+    pids_named,
     publish,
     receiver_stats,
     setup,
@@ -190,15 +191,7 @@ class CeleryWorker:
 
 
 def redis_pids() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().strip() == "redis-server":
-                    found.add(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return pids_named("redis-server")
 
 
 def _envelope(bench: Setup, n: int) -> tuple[dict[str, Any], dict[str, str], dict[str, str]]:

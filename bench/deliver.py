@@ -88,17 +88,22 @@ def children(pid: int) -> list[int]:
     return found
 
 
-def postgres_pids() -> set[int]:
-    """Every PostgreSQL server process on the machine (the postmaster and its backends)."""
+def pids_named(comm: str) -> set[int]:
+    """Every process on the machine whose command name is `comm`."""
     found = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                if (entry / "comm").read_text().strip() == "postgres":
+                if (entry / "comm").read_text().strip() == comm:
                     found.add(int(entry.name))
             except OSError:
                 continue
     return found
+
+
+def postgres_pids() -> set[int]:
+    """Every PostgreSQL server process on the machine (the postmaster and its backends)."""
+    return pids_named("postgres")
 
 
 class CpuMeter:

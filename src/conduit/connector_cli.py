@@ -23,6 +23,7 @@ from typing import Any
 
 import jwt
 
+from conduit.auth.tokens import GRANT_TYPE
 from conduit.dtcli import LaunchError, read_credentials, resolve
 
 TIMEOUT = 30.0  # seconds per request
@@ -120,7 +121,7 @@ class _Client:
             form = urllib.parse.urlencode(
                 {
                     "assertion": assertion,
-                    "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                    "grant_type": GRANT_TYPE,
                 }
             ).encode()
             answer = self._send(

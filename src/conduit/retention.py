@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from conduit.context import Context
 from conduit.store.contract import DeadLetterLog, DeviceStore
@@ -29,30 +30,30 @@ def cutoff(now: float, retention_days: float) -> float:
     return now - retention_days * DAY
 
 
+async def _in_batches(
+    prune: Callable[[float, int], Awaitable[int]], before: float, batch: int
+) -> int:
+    """Call a bounded prune until it deletes less than a full batch; how many went in all."""
+    total = 0
+    while True:
+        deleted = await prune(before, batch)
+        total += deleted
+        if deleted < batch:
+            return total
+
+
 async def prune_expired(
     store: DeviceStore, now: float, retention_days: float, batch: int = BATCH
 ) -> int:
     """Delete every event older than the retention period as of `now`; returns how many went."""
-    before = cutoff(now, retention_days)
-    total = 0
-    while True:
-        deleted = await store.prune_events(before, batch)
-        total += deleted
-        if deleted < batch:
-            return total
+    return await _in_batches(store.prune_events, cutoff(now, retention_days), batch)
 
 
 async def prune_dead_letters(
     store: DeadLetterLog, now: float, retention_days: float, batch: int = BATCH
 ) -> int:
     """Delete every dead letter older than the retention period as of `now`."""
-    before = cutoff(now, retention_days)
-    total = 0
-    while True:
-        deleted = await store.prune_dead_letters(before, batch)
-        total += deleted
-        if deleted < batch:
-            return total
+    return await _in_batches(store.prune_dead_letters, cutoff(now, retention_days), batch)
 
 
 class RetentionPruner:

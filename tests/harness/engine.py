@@ -24,6 +24,7 @@ from conduit.clock import ManualClock, SystemClock
 from conduit.config import Settings
 from conduit.context import Context
 from conduit.delivery.dispatcher import Dispatcher
+from conduit.domain.dataconnector_rules import apply_update, parse_update
 from conduit.domain.dataconnectors import ACTIVE, DT_JWT, DataConnector
 from conduit.domain.devices import DeviceRef
 from conduit.domain.ids import new_id
@@ -88,6 +89,22 @@ class Engine:
             )
         )
         return created.id
+
+    async def patch_connector(self, connector_id: str, body: dict[str, Any]) -> DataConnector:
+        """Apply a PATCH body the way the API does (the same rules, in one store update)."""
+        update = parse_update(body, None)
+        updated, _ = await self.ctx.store.update_dataconnector(
+            self.project_id,
+            connector_id,
+            lambda current: apply_update(
+                current,
+                update,
+                encrypt=self.ctx.secrets.encrypt,
+                seal_headers=self.ctx.secrets.seal_headers,
+                now=self.clock.now(),
+            ),
+        )
+        return updated
 
     async def publish(
         self,

@@ -21,7 +21,6 @@ import requests
 from aiohttp import web
 from dtintegrations import data_connector
 
-from conduit.domain.dataconnector_rules import apply_update, parse_update
 from conduit.store.contract import Store
 from tests.harness.accounts import make_account
 from tests.harness.engine import Engine, running_engine
@@ -237,7 +236,7 @@ def test_system_disabled_is_re_enabled_by_patching_status_active(
 
 async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path: Path) -> None:
     """Issue item 6 on a ManualClock: 5 days of failures → SYSTEM_DISABLED; the PATCH rules
-    (`parse_update` / `apply_update` / the store's update, exactly what the PATCH handler runs) set
+    (`Engine.patch_connector`: the rules and store update the PATCH handler runs) set
     ACTIVE; the connector is healthy again: its next events go out in parallel, not one probe at a
     time."""
     switch = Switch(503)
@@ -254,18 +253,7 @@ async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path
             assert engine.status(cid) == "SYSTEM_DISABLED" and engine.queued(cid) == 0
             switch.status = 200
             receiver.behaviour = slow(0.3)
-            update = parse_update({"status": "ACTIVE"}, None)
-            await engine.ctx.store.update_dataconnector(
-                engine.project_id,
-                cid,
-                lambda c: apply_update(
-                    c,
-                    update,
-                    encrypt=engine.ctx.secrets.encrypt,
-                    seal_headers=engine.ctx.secrets.seal_headers,
-                    now=engine.clock.now(),
-                ),
-            )
+            await engine.patch_connector(cid, {"status": "ACTIVE"})
             assert engine.status(cid) == "ACTIVE"
             before = receiver.count()
             events = [await engine.publish() for _ in range(5)]

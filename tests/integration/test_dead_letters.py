@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conduit.domain.dataconnector_rules import apply_update, parse_update
 from conduit.retention import prune_dead_letters
 from conduit.store.records import DeadLetter
 from tests.harness.engine import Engine, running_engine
@@ -45,18 +44,7 @@ async def test_a_disable_keeps_what_it_dropped(tmp_path: Path) -> None:
             for _ in range(2):  # queued behind the failing connector's probe, never attempted
                 await engine.publish()
             await eventually(lambda: engine.queued(cid) == 3)
-            update = parse_update({"status": "USER_DISABLED"}, None)
-            await engine.ctx.store.update_dataconnector(
-                engine.project_id,
-                cid,
-                lambda c: apply_update(
-                    c,
-                    update,
-                    encrypt=engine.ctx.secrets.encrypt,
-                    seal_headers=engine.ctx.secrets.seal_headers,
-                    now=engine.clock.now(),
-                ),
-            )
+            await engine.patch_connector(cid, {"status": "USER_DISABLED"})
             assert engine.queued(cid) == 0
             letters = await _letters(engine, cid)
     assert {letter.reason for letter in letters} == {"USER_DISABLED"}

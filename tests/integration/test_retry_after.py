@@ -12,10 +12,10 @@ import pytest
 
 from conduit.domain.dataconnectors import ACTIVE, SYSTEM_DISABLED
 from tests.harness.engine import Engine, running_engine
-from tests.harness.receivers import Answer, Received, Receiver, eventually
+from tests.harness.receivers import Answer, Behaviour, Received, Receiver, eventually
 
 
-def _pause_then_ok(status: int, retry_after: str) -> object:
+def _pause_then_ok(status: int, retry_after: str) -> Behaviour:
     def behaviour(_request: Received, index: int) -> Answer:
         return Answer(status, headers={"Retry-After": retry_after}) if index == 0 else Answer(200)
 
@@ -29,7 +29,7 @@ async def _no_attempt_after(engine: Engine, cid: str, seconds: float, attempts: 
 
 @pytest.mark.parametrize("status", [429, 503])
 async def test_retry_after_in_seconds_is_waited_out(tmp_path: Path, status: int) -> None:
-    with Receiver(_pause_then_ok(status, "120")) as receiver:  # type: ignore[arg-type]
+    with Receiver(_pause_then_ok(status, "120")) as receiver:
         async with running_engine(tmp_path) as engine:
             cid = await engine.connector(receiver.url)
             await engine.publish()
@@ -45,7 +45,7 @@ async def test_retry_after_in_seconds_is_waited_out(tmp_path: Path, status: int)
 
 async def test_retry_after_as_an_http_date(tmp_path: Path) -> None:
     when = format_datetime(datetime.fromtimestamp(time.time() + 300, UTC), usegmt=True)
-    with Receiver(_pause_then_ok(503, when)) as receiver:  # type: ignore[arg-type]
+    with Receiver(_pause_then_ok(503, when)) as receiver:
         async with running_engine(tmp_path) as engine:
             cid = await engine.connector(receiver.url)
             await engine.publish()
@@ -56,7 +56,7 @@ async def test_retry_after_as_an_http_date(tmp_path: Path) -> None:
 
 
 async def test_a_pause_longer_than_an_hour_is_capped(tmp_path: Path) -> None:
-    with Receiver(_pause_then_ok(429, "86400")) as receiver:  # type: ignore[arg-type]
+    with Receiver(_pause_then_ok(429, "86400")) as receiver:
         async with running_engine(tmp_path) as engine:
             cid = await engine.connector(receiver.url)
             await engine.publish()
@@ -67,7 +67,7 @@ async def test_a_pause_longer_than_an_hour_is_capped(tmp_path: Path) -> None:
 
 
 async def test_retry_after_on_other_statuses_is_ignored(tmp_path: Path) -> None:
-    with Receiver(_pause_then_ok(500, "3600")) as receiver:  # type: ignore[arg-type]
+    with Receiver(_pause_then_ok(500, "3600")) as receiver:
         async with running_engine(tmp_path) as engine:
             cid = await engine.connector(receiver.url)
             await engine.publish()

@@ -142,3 +142,8 @@ class ConnectorState:
     def note_backlog(self, at: float) -> None:
         if self.backlog_at is None or at < self.backlog_at:
             self.backlog_at = at
+
+    def defer_backlog(self, at: float) -> None:
+        """Its due rows cannot be taken before `at` (another node's probe, an empty token bucket):
+        later, not sooner, whatever backlog brought the dispatcher here."""
+        self.backlog_at = at

@@ -340,17 +340,15 @@ class Dispatcher:
             until = now + self.lease
             probing = state.failing
             if probing and not await self.store.try_probe(state.id, now, until):
-                # Another node's probe is in flight, or the cluster's backoff has not passed:
-                # ask again later (not sooner: the backlog noted as due is what brought us here).
-                state.backlog_at = now + PROBE_RECHECK
+                # Another node's probe is in flight, or the cluster's backoff has not passed.
+                state.defer_backlog(now + PROBE_RECHECK)
                 return
             if state.rate_limit:
                 granted = await self.store.take_tokens(state.id, limit, now)
                 self.slots.give(state, limit - granted)
                 reserved = limit = granted
                 if not granted:
-                    # Later, not sooner: the bucket is empty until then.
-                    state.backlog_at = token_bucket.next_token_at(state.rate_limit, now)
+                    state.defer_backlog(token_bucket.next_token_at(state.rate_limit, now))
                     if probing:
                         await self.store.settle(Settlement(probes={state.id: 0.0}), now)
                     return
