@@ -53,6 +53,7 @@ from deliver import (
     publish,
     receiver_stats,
     setup,
+    stop_process,
     wait_delivered,
 )
 
@@ -117,21 +118,15 @@ class Nginx:
             request = line.split(b'"', 2)[1] if line.count(b'"') >= 2 else b""
             parts = request.split(b" ")
             if len(parts) >= 2:
-                self._counts[parts[1].decode(errors="replace")] = (
-                    self._counts.get(parts[1].decode(errors="replace"), 0) + 1
-                )
+                logged = parts[1].decode(errors="replace")
+                self._counts[logged] = self._counts.get(logged, 0) + 1
         return self._counts.get(path, 0)
 
     def pids(self) -> set[int]:
         return {self.proc.pid, *children(self.proc.pid)} if self.proc else set()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, signal.SIGQUIT)
 
 
 class CeleryWorker:
@@ -182,12 +177,7 @@ class CeleryWorker:
         return found
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, signal.SIGTERM, timeout=30)
 
 
 def redis_pids() -> set[int]:

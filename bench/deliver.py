@@ -258,12 +258,19 @@ class ReceiverProcess:
         _wait_for_port(self.port, self.proc)
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        stop_process(self.proc, signal.SIGINT)
+
+
+def stop_process(
+    proc: subprocess.Popen[bytes] | None, sig: signal.Signals, timeout: float = 10.0
+) -> None:
+    """Ask a helper process to stop with `sig`; kill it if it has not within `timeout`."""
+    if proc and proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen[bytes], log: Path | None = None) -> None:
