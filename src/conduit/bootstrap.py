@@ -1,7 +1,11 @@
-"""First start: an organization, a "default" project, an admin service account and its key.
+"""First start: an organization, a "default" project, an admin service account and its key, and an
+organization-admin user who signs in to Studio.
 
 The key's secret exists in the clear exactly once, in `<data-dir>/credentials.json` (mode 0600, DT's
-credentials-file format), so the official client can use it with `DT_CREDENTIALS_FILE`.
+credentials-file format), so the official client can use it with `DT_CREDENTIALS_FILE`. The user's
+email is `CONDUIT_ADMIN_EMAIL` (default `admin@conduit.local`) and its password
+`CONDUIT_ADMIN_PASSWORD`, or one generated and printed once, on this first start only: a person
+needs it to sign in, and it is never stored anywhere but as its hash.
 """
 
 from __future__ import annotations
@@ -9,12 +13,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import sys
 from pathlib import Path
 
+from conduit.auth.passwords import hash_password_off_loop
 from conduit.auth.secrets import new_key_secret
+from conduit.config import env
 from conduit.context import Context
 from conduit.domain.accounts import (
+    ORGANIZATION_SCOPE,
     Key,
     Organization,
     Project,
@@ -22,8 +30,19 @@ from conduit.domain.accounts import (
     service_account_email,
 )
 from conduit.domain.ids import new_id
+from conduit.domain.roles import ORGANIZATION_ADMIN
+from conduit.domain.users import Grant, new_password, user_email
 
 CREDENTIALS_FILE = "credentials.json"
+DEFAULT_ADMIN_EMAIL = "admin@conduit.local"
+
+
+def admin_user_settings() -> tuple[str, str | None]:
+    """The first user's email and chosen password (None: generate one); a bad value is a
+    `BadRequest` naming it, which `preflight` turns into a refused start."""
+    email = user_email(env("ADMIN_EMAIL") or DEFAULT_ADMIN_EMAIL)
+    password = env("ADMIN_PASSWORD")
+    return email, new_password(password) if password else None
 
 
 async def bootstrap(ctx: Context) -> None:
@@ -67,7 +86,24 @@ async def bootstrap(ctx: Context) -> None:
         # Another node bootstrapped the shared database first: its credentials are the real ones,
         # and the file just written names a key that exists nowhere.
         path.unlink(missing_ok=True)
+        _print_hint(ctx, path)
+        return
+    email, password = admin_user_settings()
+    generated = password is None
+    password = password or secrets.token_urlsafe(15)
+    await store.create_user(
+        email,
+        "Administrator",
+        await hash_password_off_loop(password),
+        [Grant(ORGANIZATION_SCOPE, org.id, (ORGANIZATION_ADMIN,))],
+    )
     _print_hint(ctx, path)
+    studio = f"  Studio: {ctx.settings.base_url}/studio  (sign in as {email}"
+    if generated:
+        studio += f", password {password} — shown this once; change it with `conduit user passwd`)"
+    else:
+        studio += ", password from CONDUIT_ADMIN_PASSWORD)"
+    print(studio, file=sys.stdout, flush=True)
 
 
 def write_credentials(path: Path, key_id: str, secret: str, email: str, base_url: str) -> None:

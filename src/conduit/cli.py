@@ -13,6 +13,8 @@ from conduit import __version__
 from conduit.config import Settings, env, parse_networks
 from conduit.connector_cli import add_commands as add_connector_commands
 from conduit.connector_cli import run as run_connector_command
+from conduit.user_cli import add_commands as add_user_commands
+from conduit.user_cli import run as run_user_command
 
 
 def _network(value: str) -> str:
@@ -236,6 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     receive_parser.add_argument("--host", default="127.0.0.1")
     receive_parser.add_argument("--secret", default=env("RECEIVE_SECRET"), help="signature secret")
     add_connector_commands(sub)
+    add_user_commands(sub)
     sub.add_parser(
         "dt",
         add_help=False,
@@ -260,6 +263,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return migrate(args.database)
     if args.command in ("dead-letters", "replay"):
         return run_connector_command(args)
+    if args.command == "user":
+        return run_user_command(args)
     if args.command == "receive":
         import asyncio
 

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from conduit.api.ratelimit import RateLimiter
 from conduit.auth.credential_cache import CredentialCache
 from conduit.auth.secrets import SecretBox
+from conduit.auth.signin_throttle import SignInThrottle
 from conduit.clock import Clock
 from conduit.config import Settings
 from conduit.store.contract import Store
@@ -30,6 +31,7 @@ class Context:
     # (api/ratelimit.py, used only when settings.rate_limit is on): state of the auth hot path.
     credentials: CredentialCache = field(default_factory=CredentialCache)
     rate_limiter: RateLimiter = field(default_factory=RateLimiter)
+    signin_throttle: SignInThrottle = field(default_factory=SignInThrottle)
 
     def born_claimed_until(self, now: float) -> float:
         """Until when rows enqueued now are claimed for this node's dispatcher, which is handed

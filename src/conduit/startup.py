@@ -51,10 +51,16 @@ async def check_server_key(store: ServerFacts, secrets: SecretBox) -> None:
 async def preflight(settings: Settings) -> None:
     """Everything that can refuse a start, checked before the server binds its port, so the
     operator gets one clear line instead of a failed startup's traceback."""
+    from conduit.bootstrap import admin_user_settings
+    from conduit.domain.errors import BadRequest
     from conduit.node_identity import NodeInUse, claim_node_identity
     from conduit.store import is_postgres, make_store
     from conduit.store.sqlite.database import DatabaseLocked
 
+    try:
+        admin_user_settings()
+    except BadRequest as exc:
+        raise StartupRefused(f"CONDUIT_ADMIN_EMAIL / CONDUIT_ADMIN_PASSWORD: {exc}") from None
     secrets = SecretBox.load_or_create(settings.data_dir, env("SECRET_KEY"))
     node_id = None
     if is_postgres(settings.database_target):

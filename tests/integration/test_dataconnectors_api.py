@@ -645,7 +645,9 @@ def test_metrics_of_a_new_connector_are_zero(dt: Any, project_id: str) -> None:
     )
     metric = dt.DataConnector.get_metrics(dcon.data_connector_id, project_id)
     assert (metric.success_count, metric.error_count, metric.latency) == (0, 0, "0s")
-    assert metric.raw == {"metrics": {"successCount": 0, "errorCount": 0, "latency99p": "0s"}}
+    assert metric.raw["metrics"] == {"successCount": 0, "errorCount": 0, "latency99p": "0s"}
+    # Conduit's `series` extension beside it: 18 empty buckets (test_metrics_series.py).
+    assert [(b["successCount"], b["errorCount"]) for b in metric.raw["series"]] == [(0, 0)] * 18
 
 
 def test_metrics_count_the_last_three_hours_of_attempts(
@@ -667,7 +669,7 @@ def test_metrics_count_the_last_three_hours_of_attempts(
     assert metric.latency == "0.010s"  # nearest rank: the 99th of 100 sorted latencies
     insert_attempts(server, [(dc, "slow2", 1, now - 5, 1, 200, None, 0.5)])
     body = api.get(f"{collection(server, project_id)}/{dc}:metrics").json()
-    assert body == {"metrics": {"successCount": 101, "errorCount": 3, "latency99p": "0.239s"}}
+    assert body["metrics"] == {"successCount": 101, "errorCount": 3, "latency99p": "0.239s"}
 
 
 def test_attempts_are_listed_newest_first_with_pages(
@@ -839,3 +841,36 @@ def test_sync_answers_an_empty_object(
     res = api.post(f"{collection(server, project_id)}/{dc}:sync")
     assert res.status_code == 200 and res.json() == {}
     assert_error(api.post(f"{collection(server, project_id)}/{dc}:sync", data=b"[]"), 400)
+
+
+def test_a_400_names_the_field_it_is_about(
+    api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    """Studio shows an error beside its control; the `field` key says which (an extension DT
+    clients ignore)."""
+    url = collection(server, project_id)
+    good: dict[str, Any] = {"displayName": "f", "httpConfig": {"url": URL}}
+    cases = [
+        ({**good, "httpConfig": {"url": "ftp://example.com/x"}}, "httpConfig.url"),
+        ({**good, "httpConfig": {"url": "not a url"}}, "httpConfig.url"),
+        ({**good, "httpConfig": {"url": "http://10.1.2.3/x"}}, "httpConfig.url"),
+        (
+            {**good, "httpConfig": {**good["httpConfig"], "headers": {"Host": "x"}}},
+            "httpConfig.headers",
+        ),
+        (
+            {**good, "httpConfig": {**good["httpConfig"], "signatureSecret": 7}},
+            "httpConfig.signatureSecret",
+        ),
+        ({**good, "events": ["nope"]}, "events"),
+        ({**good, "labels": [""]}, "labels"),
+        ({**good, "displayName": 5}, "displayName"),
+        ({"displayName": "f"}, "httpConfig.url"),
+    ]
+    for body, field in cases:
+        res = api.post(url, json=body)
+        assert wire.assert_error(res, 400).get("field") == field, (body, res.text)
+    assert api.get(url).json()["dataConnectors"] == []
+    made = create(api, server, project_id, **good)
+    res = api.patch(f"{url}/{made}", json={"httpConfig": {"headers": {"Content-Length": "1"}}})
+    assert wire.assert_error(res, 400)["field"] == "httpConfig.headers"

@@ -44,7 +44,7 @@ def _request(query: bytes = b"") -> Request:
 async def test_the_wildcard_lists_only_visible_projects_with_device_read() -> None:
     store = VisibleOnlyStore({"p1": ("roles/project.user",), "p2": ()})
     ctx = SimpleNamespace(store=store)
-    principal = Principal(SimpleNamespace(id="caller"), ctx)  # type: ignore[arg-type]
+    principal = Principal("caller", ctx)
     assert await _listed_projects(_request(), principal, ctx) == ["p1"]  # type: ignore[arg-type]
     wanted = await _listed_projects(_request(b"projects=projects/p2"), principal, ctx)  # type: ignore[arg-type]
     assert wanted == []

@@ -30,20 +30,29 @@ _SUMMARIES = {
 }
 
 
-def error_body(request: Request, status: int, message: str) -> dict[str, object]:
+def error_body(
+    request: Request, status: int, message: str, field: str | None = None
+) -> dict[str, object]:
     help_url = f"{str(request.base_url).rstrip('/')}/docs/errors#{status}"
-    return {"error": message, "code": status, "help": help_url}
+    body: dict[str, object] = {"error": message, "code": status, "help": help_url}
+    if field:
+        body["field"] = field
+    return body
 
 
 def error_response(
-    request: Request, status: int, message: str, headers: dict[str, str] | None = None
+    request: Request,
+    status: int,
+    message: str,
+    headers: dict[str, str] | None = None,
+    field: str | None = None,
 ) -> Response:
-    return JSON(error_body(request, status, message), status_code=status, headers=headers)
+    return JSON(error_body(request, status, message, field), status_code=status, headers=headers)
 
 
 async def on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(request, exc.status, exc.message, exc.headers)
+    return error_response(request, exc.status, exc.message, exc.headers, exc.field)
 
 
 async def on_http_exception(request: Request, exc: Exception) -> Response:
@@ -64,23 +73,28 @@ async def on_unexpected(request: Request, exc: Exception) -> Response:
 
 ERROR_DOC = """# Conduit error codes
 
-Every error body is `{"error": <summary>, "code": <HTTP status>, "help": <this page>}`.
+Every error body is `{"error": <summary>, "code": <HTTP status>, "help": <this page>}`. A 400 about
+one input also names it, as a JSON path: `"field": "httpConfig.url"` (a Conduit extension; DT's
+clients ignore it, Studio shows the error beside that control).
 
 - 400 Bad Request: an invalid argument in the path, query or body. Nothing was changed.
 - 401 Unauthorized: missing, malformed or expired credentials. Access tokens live one hour.
-- 403 Forbidden: your role in this project lacks the permission.
+- 403 Forbidden: your role in this project lacks the permission, or a Studio session's write lacks
+  its `X-CSRF-Token`.
 - 404 Not Found: no such resource, or a project you are not a member of.
 - 405 Method Not Allowed: the path exists but not with this method.
 - 409 Conflict: the resource already exists.
 - 413 Payload Too Large: request bodies are limited to 64 KiB.
 - 415 Unsupported Media Type: send `application/json`.
-- 429 Too Many Requests: the rate limit is on; retry after `Retry-After` seconds.
+- 429 Too Many Requests: the rate limit is on, or too many failed sign-ins; retry after
+  `Retry-After` seconds.
 - 500 Internal Server Error / 503 Service Unavailable: retry with exponential backoff of at least
   1 s.
 """
 
 
 async def errors_doc(request: Request) -> Response:
+    """What each error status means (every error body's `help` links here)."""
     return Response(ERROR_DOC, media_type="text/markdown; charset=utf-8")
 
 

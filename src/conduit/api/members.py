@@ -8,11 +8,13 @@ Who can be added (SPEC §8, decisions for Conduit):
 - an email that is a service account's → a SERVICE_ACCOUNT member, ACCEPTED at once, member id = the
   service account id (a service account of any project may be granted a role anywhere; granting is
   the granting admin's decision);
-- any other email → a USER member with status PENDING. Conduit has no user directory and users
-  cannot log in, so the invitation is recorded and listed but grants nothing; one email gets one
-  member id everywhere. `:getInviteUrl` answers `{"inviteUrl": ""}` for a pending user (there is no
-  page to send them to) and 400 for an accepted member, as DT Cloud does once an invite has been
-  accepted.
+- a user's email (a person who signs in to Studio, `conduit user add`) → a USER member, ACCEPTED at
+  once, member id = the user's id;
+- any other email → a USER member with status PENDING: recorded and listed, granting nothing until
+  a user with that email is created, which keeps the member id and accepts the invitation. One
+  email gets one member id everywhere. `:getInviteUrl` answers `{"inviteUrl": ""}` for a pending
+  user (Conduit sends no emails) and 400 for an accepted member, as DT Cloud does once an invite
+  has been accepted.
 """
 
 from __future__ import annotations
@@ -100,6 +102,18 @@ async def _new_membership(
             account_type=SERVICE_ACCOUNT,
             email=account.email,
             display_name=account.display_name,
+            roles=roles,
+            status=ACCEPTED,
+        )
+    user = await ctx.store.user_by_email(email)
+    if user is not None:
+        return Membership(
+            scope_kind=scope_kind,
+            scope_id=scope_id,
+            member_id=user.id,
+            account_type=USER,
+            email=user.email,
+            display_name=user.display_name,
             roles=roles,
             status=ACCEPTED,
         )

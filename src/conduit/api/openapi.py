@@ -21,14 +21,38 @@ from conduit.api.http import ok
 from conduit.api.schemas import COMPONENTS, OPERATIONS, Operation, ref
 
 _PARAM = re.compile(r"{([^}:]+)(:[^}]+)?}")
+# Without bearer or basic credentials; `/auth/session` reads Studio's session cookie.
+_OPEN_PATHS = (
+    "/healthz",
+    "/oauth2/token",
+    "/v2/openapi.json",
+    "/docs/errors",
+    "/docs",
+    "/auth/session",
+)
+
+# The reference (`/docs`) groups operations by these tags, in this order: by the resource a path
+# is about (the segment after `/v2`, or after the project or organization it belongs to).
+_SERVER_TAG = ("Server", "Health, Prometheus metrics and this documentation.")
+_TAGS: dict[str, tuple[str, str]] = {
+    "dataconnectors": ("Data Connectors", "HTTP push of every event to your endpoint."),
+    "devices": ("Devices and events", "Devices, their labels, event history and streams."),
+    "projects": ("Projects", "Projects of an organization."),
+    "serviceaccounts": ("Service accounts", "Service accounts of a project and their keys."),
+    "members": ("Members and roles", "Who may do what in a project or an organization."),
+    "organizations": ("Organizations", "Organizations you belong to."),
+    "oauth2": ("Authentication", "OAuth2 tokens for service account keys; Studio's sign-in."),
+    "": _SERVER_TAG,
+}
+_TAG_ALIASES = {"permissions": "members", "roles": "members", "auth": "oauth2"}
 
 
 def build_document(routes: list[Any]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     used: set[str] = set()
     for route in routes:
-        if not isinstance(route, Route) or not route.methods:
-            continue
+        if not isinstance(route, Route) or not route.methods or not route.include_in_schema:
+            continue  # Studio's pages are not API operations
         path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", route.path)
         doc = inspect.getdoc(route.endpoint) or route.name
         summary, _, description = doc.partition("\n")
@@ -45,6 +69,7 @@ def build_document(routes: list[Any]) -> dict[str, Any]:
             used.add(operation_id)
             operation: dict[str, Any] = {
                 "operationId": operation_id,
+                "tags": [_tag(path)],
                 "summary": summary.strip(),
                 "parameters": params + _query(spec),
                 "responses": _responses(spec),
@@ -56,7 +81,7 @@ def build_document(routes: list[Any]) -> dict[str, Any]:
                 }
             if description.strip():
                 operation["description"] = description.strip()
-            if route.path not in ("/healthz", "/oauth2/token", "/v2/openapi.json", "/docs/errors"):
+            if route.path not in _OPEN_PATHS:
                 operation["security"] = [{"bearer": []}, {"basic": []}]
             paths.setdefault(path, {})[method.lower()] = operation
     return {
@@ -66,6 +91,7 @@ def build_document(routes: list[Any]) -> dict[str, Any]:
             "version": __version__,
             "description": "DT Cloud-compatible /v2 REST API, Emulator API and Conduit extensions.",
         },
+        "tags": [{"name": name, "description": text} for name, text in _TAGS.values()],
         "paths": dict(sorted(paths.items())),
         "components": {
             "securitySchemes": {
@@ -75,6 +101,16 @@ def build_document(routes: list[Any]) -> dict[str, Any]:
             "schemas": dict(sorted(COMPONENTS.items())),
         },
     }
+
+
+def _tag(path: str) -> str:
+    parts = [part.split(":")[0] for part in path.strip("/").split("/")]
+    if parts[:1] == ["v2"]:
+        parts = parts[1:]
+    if len(parts) >= 3 and parts[0] in ("projects", "organizations"):
+        parts = parts[2:]
+    resource = _TAG_ALIASES.get(parts[0], parts[0]) if parts else ""
+    return _TAGS.get(resource, _SERVER_TAG)[0]
 
 
 def _query(spec: Operation) -> list[dict[str, Any]]:

@@ -36,10 +36,13 @@ def all_routes() -> list[BaseRoute]:
         openapi,
         organizations,
         projects,
+        reference,
         roles,
         serviceaccounts,
+        session,
         stream,
     )
+    from conduit.studio import routes as studio
 
     # The publish path is the hottest route: match it (and its neighbours) first.
     modules = [
@@ -54,8 +57,11 @@ def all_routes() -> list[BaseRoute]:
         openapi,
         organizations,
         projects,
+        reference,
         roles,
         serviceaccounts,
+        session,
+        studio,  # last: the /v2 routes above are matched first
     ]
     routes: list[BaseRoute] = []
     for module in modules:

@@ -14,6 +14,7 @@ from typing import Any
 
 from conduit.api import emulator, members, projects, serviceaccounts
 from conduit.domain import dataconnector_rules as connector_rules
+from conduit.domain.attempt_series import BUCKETS
 from conduit.domain.dataconnectors import CLIENT_SETTABLE_STATUSES, SIGNATURE_SCHEMES, STATUSES
 from conduit.domain.event_types import DEVICE_TYPES, EVENT_TYPES, publish_schema
 from conduit.domain.labels import MAX_KEY, MAX_LABELS, MAX_VALUE
@@ -98,7 +99,11 @@ def _connector_input(required: tuple[str, ...]) -> Schema:
 
 
 COMPONENTS: dict[str, Schema] = {
-    "Error": _obj({"error": STRING, "code": INTEGER, "help": STRING}, ("error", "code", "help")),
+    # `field`: which input a 400 is about (a JSON path such as httpConfig.url), when it is one.
+    "Error": _obj(
+        {"error": STRING, "code": INTEGER, "help": STRING, "field": STRING},
+        ("error", "code", "help"),
+    ),
     "Empty": {"type": "object", "additionalProperties": False},
     "Health": _obj({"status": STRING}, ("status",)),
     "Token": _obj(
@@ -106,6 +111,21 @@ COMPONENTS: dict[str, Schema] = {
         ("access_token", "token_type", "expires_in"),
     ),
     "TokenRequest": _obj({"grant_type": STRING, "assertion": STRING}, ("grant_type", "assertion")),
+    "SignIn": {
+        **_obj({"email": STRING, "password": STRING}, ("email", "password")),
+        "additionalProperties": False,
+    },
+    "Session": _obj(
+        {
+            "user": _obj(
+                {"id": STRING, "email": STRING, "displayName": STRING},
+                ("id", "email", "displayName"),
+            ),
+            "csrfToken": STRING,
+            "expireTime": STRING,
+        },
+        ("user", "csrfToken", "expireTime"),
+    ),
     "Organization": _obj({"name": STRING, "displayName": STRING}, ("name", "displayName")),
     "Project": _obj(
         {
@@ -234,9 +254,19 @@ COMPONENTS: dict[str, Schema] = {
             "metrics": _obj(
                 {"successCount": INTEGER, "errorCount": INTEGER, "latency99p": STRING},
                 ("successCount", "errorCount", "latency99p"),
-            )
+            ),
+            # Conduit extension: 18 buckets of 10 minutes, oldest first (`attempt_series`).
+            "series": {
+                "type": "array",
+                "minItems": BUCKETS,
+                "maxItems": BUCKETS,
+                "items": _obj(
+                    {"startTime": TIMESTAMP, "successCount": INTEGER, "errorCount": INTEGER},
+                    ("startTime", "successCount", "errorCount"),
+                ),
+            },
         },
-        ("metrics",),
+        ("metrics", "series"),
     ),
     "Attempt": _obj(
         {
@@ -329,11 +359,15 @@ _DEVICE_FILTERS = (
 OPERATIONS: dict[str, Operation] = {
     "healthz": Operation("Health"),
     "errors_doc": Operation("Empty", media_type="text/markdown"),
+    "api_reference": Operation("Empty", media_type="text/html"),
     "metrics": Operation("Empty", media_type="text/plain"),
     "openapi": Operation("Empty"),
     "token": Operation(
         "Token", "TokenRequest", request_media_type="application/x-www-form-urlencoded"
     ),
+    "sign_in": Operation("Session", "SignIn"),
+    "current_session": Operation("Session"),
+    "sign_out": Operation("Empty"),
     "list_organizations": Operation("OrganizationPage", query=_PAGING),
     "get_organization": Operation("Organization"),
     "organization_permissions": Operation("Permissions", query=_PAGING),

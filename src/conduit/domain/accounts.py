@@ -25,8 +25,8 @@ ORGANIZATION_SCOPE = "organization"
 USER = "USER"
 SERVICE_ACCOUNT = "SERVICE_ACCOUNT"
 ACCEPTED = "ACCEPTED"
-# Users cannot log in to Conduit (there is no user directory), so an invited user stays PENDING for
-# ever: the membership is recorded, shown and removable, but grants nothing to anyone.
+# An invited email with no user yet: the membership is recorded, shown and removable, but grants
+# nothing until `conduit user add` creates that user (who then keeps the member id).
 PENDING = "PENDING"
 
 MAX_DISPLAY_NAME = 256

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from conduit.domain.dataconnectors import (
     CLIENT_SETTABLE_STATUSES,
@@ -30,10 +30,12 @@ from conduit.domain.dataconnectors import (
     SYSTEM_DISABLED,
     DataConnector,
 )
-from conduit.domain.errors import BadRequest
+from conduit.domain.errors import BadRequest, about_field
 from conduit.domain.event_types import EVENT_TYPES
 from conduit.domain.labels import MAX_LABELS, check_key
 from conduit.domain.times import parse_rfc3339
+
+V = TypeVar("V")
 
 # Headers Conduit sets itself, or that would break HTTP framing, cannot be overridden (SPEC §11).
 FORBIDDEN_HEADERS = frozenset(
@@ -287,15 +289,17 @@ def parse_http_config(value: Any) -> HttpConfigInput:
         raise BadRequest(
             f"httpConfig: unknown field {unknown[0]!r}; allowed: url, signatureSecret, headers"
         )
-    return HttpConfigInput(
-        url=validate_url(value["url"]) if "url" in value else None,
-        signature_secret=(
+    with about_field("httpConfig.url"):
+        url = validate_url(value["url"]) if "url" in value else None
+    with about_field("httpConfig.signatureSecret"):
+        secret = (
             validate_signature_secret(value["signatureSecret"])
             if "signatureSecret" in value
             else None
-        ),
-        headers=validate_headers(value["headers"]) if "headers" in value else None,
-    )
+        )
+    with about_field("httpConfig.headers"):
+        headers = validate_headers(value["headers"]) if "headers" in value else None
+    return HttpConfigInput(url=url, signature_secret=secret, headers=headers)
 
 
 def parse_body(body: Mapping[str, Any]) -> ConnectorInput:
@@ -311,21 +315,23 @@ def parse_body(body: Mapping[str, Any]) -> ConnectorInput:
     if "type" in body:
         validate_type(body["type"])
     return ConnectorInput(
-        display_name=validate_display_name(body["displayName"]) if "displayName" in body else None,
-        status=validate_status(body["status"]) if "status" in body else None,
-        events=validate_events(body["events"]) if "events" in body else None,
-        labels=validate_labels(body["labels"]) if "labels" in body else None,
-        http_config=parse_http_config(body["httpConfig"]) if "httpConfig" in body else None,
-        signature_scheme=(
-            validate_signature_scheme(body["signatureScheme"])
-            if "signatureScheme" in body
-            else None
-        ),
-        disable_on_gone=(
-            validate_disable_on_gone(body["disableOnGone"]) if "disableOnGone" in body else None
-        ),
-        rate_limit=validate_rate_limit(body["rateLimit"]) if "rateLimit" in body else None,
+        display_name=_field(body, "displayName", validate_display_name),
+        status=_field(body, "status", validate_status),
+        events=_field(body, "events", validate_events),
+        labels=_field(body, "labels", validate_labels),
+        http_config=_field(body, "httpConfig", parse_http_config),
+        signature_scheme=_field(body, "signatureScheme", validate_signature_scheme),
+        disable_on_gone=_field(body, "disableOnGone", validate_disable_on_gone),
+        rate_limit=_field(body, "rateLimit", validate_rate_limit),
     )
+
+
+def _field(body: Mapping[str, Any], key: str, validate: Callable[[Any], V]) -> V | None:
+    """The validated value of `body[key]`, None when absent; a 400 names the field."""
+    if key not in body:
+        return None
+    with about_field(key):
+        return validate(body[key])
 
 
 # ---- create --------------------------------------------------------------------------------------
@@ -337,7 +343,7 @@ def parse_create(body: Mapping[str, Any]) -> NewConnector:
     parsed = parse_body(body)
     config = parsed.http_config
     if config is None or config.url is None:
-        raise BadRequest("httpConfig.url is required")
+        raise BadRequest("httpConfig.url is required", field="httpConfig.url")
     return NewConnector(
         display_name=parsed.display_name or "",
         status=parsed.status or "ACTIVE",

@@ -7,17 +7,27 @@ rules raise them directly, so a rule and the status code it earns are written in
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 
 class ApiError(Exception):
     status = 500
     summary = "internal error"
 
     def __init__(
-        self, message: str | None = None, *, headers: dict[str, str] | None = None
+        self,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        field: str | None = None,
     ) -> None:
         super().__init__(message or self.summary)
         self.message = message or self.summary
         self.headers = headers or {}
+        # The input field the error is about (a JSON path such as `httpConfig.url`), rendered as
+        # the body's `field` so a form can show the error beside its control.
+        self.field = field
 
 
 class BadRequest(ApiError):
@@ -68,3 +78,13 @@ class TooManyRequests(ApiError):
 class ServiceUnavailable(ApiError):
     status = 503
     summary = "service unavailable"
+
+
+@contextlib.contextmanager
+def about_field(field: str) -> Iterator[None]:
+    """A 400 raised inside is about `field`, unless it already names a more precise one."""
+    try:
+        yield
+    except BadRequest as exc:
+        exc.field = exc.field or field
+        raise

@@ -90,7 +90,8 @@ ROLES: dict[str, Role] = {
 }
 
 PROJECT_ROLES = ("roles/project.user", "roles/project.developer", "roles/project.admin")
-ORGANIZATION_ROLES = ("roles/organization.admin",)
+ORGANIZATION_ADMIN = "roles/organization.admin"
+ORGANIZATION_ROLES = (ORGANIZATION_ADMIN,)
 
 
 def permissions_of(role_names: list[str] | tuple[str, ...]) -> set[str]:

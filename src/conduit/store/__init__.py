@@ -16,18 +16,24 @@ def is_postgres(database: str | Path) -> bool:
 
 
 def make_store(
-    database: str | Path, clock: Clock, *, read_only: bool = False, node_id: str | None = None
+    database: str | Path,
+    clock: Clock,
+    *,
+    read_only: bool = False,
+    beside_server: bool = False,
+    node_id: str | None = None,
 ) -> Store:
     """The backend for `database` (not yet opened). `read_only` opens a SQLite file beside the
-    server that owns it, for reads only (PostgreSQL needs no such mode); `node_id` is the stable
-    name a PostgreSQL node tags its claims with (a fresh one if not given)."""
+    server that owns it, for reads only, and `beside_server` for an operator command's few writes
+    (PostgreSQL needs neither mode); `node_id` is the stable name a PostgreSQL node tags its claims
+    with (a fresh one if not given)."""
     if is_postgres(database):
         from conduit.store.postgres import PostgresStore
 
         return PostgresStore(str(database), clock, node_id=node_id)
     from conduit.store.sqlite import SqliteStore
 
-    return SqliteStore(database, clock, read_only=read_only)
+    return SqliteStore(database, clock, read_only=read_only, beside_server=beside_server)
 
 
 async def apply_migrations(database: str | Path) -> list[str]:

@@ -13,7 +13,7 @@ id from another project is simply not found.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from conduit.domain.accounts import (
@@ -23,10 +23,12 @@ from conduit.domain.accounts import (
     Project,
     ServiceAccount,
 )
+from conduit.domain.attempt_series import SeriesBucket
 from conduit.domain.dataconnector_rules import Replay
 from conduit.domain.dataconnectors import DataConnector
 from conduit.domain.devices import Device, DeviceRef
 from conduit.domain.labels import LabelChange
+from conduit.domain.users import Grant, SessionRecord, User
 from conduit.store.records import (
     Attempt,
     ConnectorRow,
@@ -103,6 +105,32 @@ class AccountStore(Protocol):
     ) -> tuple[tuple[str, ...], str | None]: ...
     async def roles_in_organization(self, member_id: str, organization_id: str) -> list[str]: ...
     async def member_scopes(self, member_id: str) -> list[tuple[str, str, list[str]]]: ...
+
+
+class UserStore(Protocol):
+    """People who sign in to Studio, and their sessions (issue 8)."""
+
+    async def create_user(
+        self, email: str, display_name: str, password_hash: str, grants: Sequence[Grant]
+    ) -> User:
+        """A new user (409 if the email has one), in one transaction with its grants. An email
+        already invited keeps its member id, and its pending invitations are accepted."""
+        ...
+
+    async def user_by_email(self, email: str) -> User | None: ...
+    async def password_hash_of(self, email: str) -> tuple[User, str] | None: ...
+    async def set_user_password(self, user_id: str, password_hash: str) -> bool:
+        """Also ends every session of the user."""
+        ...
+
+    async def create_user_session(
+        self, token_hash: bytes, user_id: str, csrf_token: str, expire_time: float
+    ) -> None: ...
+    async def user_session(self, token_hash: bytes, now: float) -> SessionRecord | None:
+        """The session if it exists and has not expired at `now`."""
+        ...
+
+    async def delete_user_session(self, token_hash: bytes) -> bool: ...
 
 
 class DeviceStore(Protocol):
@@ -266,6 +294,11 @@ class AttemptLog(Protocol):
     async def dataconnector_metrics(
         self, connector_id: str, now: float
     ) -> tuple[int, int, float]: ...
+    async def dataconnector_series(self, connector_id: str, now: float) -> list[SeriesBucket]:
+        """The attempts made in [`series_since(now)`, now] per 10-minute bucket: all 18 buckets,
+        oldest first, empty ones included (`domain/attempt_series.py`)."""
+        ...
+
     async def list_delivery_attempts(
         self, connector_id: str, limit: int, before: tuple[float, int] | None = None
     ) -> list[Attempt]: ...
@@ -325,6 +358,7 @@ class Notices(Protocol):
 
 class Store(
     AccountStore,
+    UserStore,
     DeviceStore,
     ConnectorStore,
     DeliveryQueue,

@@ -18,6 +18,7 @@ from conduit.store.postgres.devices import PgDevices
 from conduit.store.postgres.facts import PgServerFacts
 from conduit.store.postgres.queue import PgQueue
 from conduit.store.postgres.replays import PgReplays
+from conduit.store.postgres.users import PgUsers
 
 
 class PostgresStore(
@@ -29,6 +30,7 @@ class PostgresStore(
     PgDeadLetters,
     PgReplays,
     PgServerFacts,
+    PgUsers,
 ):
     def __init__(self, url: str, clock: Clock | None = None, node_id: str | None = None) -> None:
         self.db = Database(url)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from conduit.domain.attempt_series import BUCKET_SECONDS, SeriesBucket, fill_series, series_since
 from conduit.domain.dataconnectors import METRICS_WINDOW
 from conduit.store.postgres.database import Database
 from conduit.store.postgres.queue import rowcount
@@ -42,6 +43,21 @@ class PgAttemptLog:
             )
             latency = float(value) if value is not None else 0.0
         return successes, failures, latency
+
+    async def dataconnector_series(self, connector_id: str, now: float) -> list[SeriesBucket]:
+        """The same attempts per 10-minute bucket: 18 buckets, oldest first, empty ones included
+        (`domain/attempt_series.py`); the bucket is the quotient rounded down, as on SQLite."""
+        rows = await self.db.pool.fetch(
+            "SELECT floor(at / $1)::bigint AS bucket, count(*) FILTER (WHERE success),"
+            " count(*) FILTER (WHERE NOT success)"
+            " FROM delivery_attempts WHERE connector_id = $2 AND at >= $3 AND at <= $4"
+            " GROUP BY bucket",
+            BUCKET_SECONDS,
+            connector_id,
+            series_since(now),
+            now,
+        )
+        return fill_series(now, ((r[0], r[1], r[2]) for r in rows))
 
     async def list_delivery_attempts(
         self, connector_id: str, limit: int, before: tuple[float, int] | None = None

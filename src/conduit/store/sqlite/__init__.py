@@ -18,6 +18,7 @@ from conduit.store.sqlite.dead_letters import SqliteDeadLetters
 from conduit.store.sqlite.devices import SqliteDevices
 from conduit.store.sqlite.queue import SqliteQueue
 from conduit.store.sqlite.replays import SqliteReplays
+from conduit.store.sqlite.users import SqliteUsers
 
 
 class SqliteStore(
@@ -28,11 +29,17 @@ class SqliteStore(
     SqliteAttemptLog,
     SqliteDeadLetters,
     SqliteReplays,
+    SqliteUsers,
 ):
     def __init__(
-        self, path: Path | str, clock: Clock | None = None, *, read_only: bool = False
+        self,
+        path: Path | str,
+        clock: Clock | None = None,
+        *,
+        read_only: bool = False,
+        beside_server: bool = False,
     ) -> None:
-        self.db = Database(path, read_only=read_only)
+        self.db = Database(path, read_only=read_only, beside_server=beside_server)
         self.clock = clock or SystemClock()
         self.node_id = uuid.uuid4().hex[:12]
 

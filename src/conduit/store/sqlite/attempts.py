@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Iterable
 from typing import Any
 
+from conduit.domain.attempt_series import BUCKET_SECONDS, SeriesBucket, fill_series, series_since
 from conduit.domain.dataconnectors import METRICS_WINDOW
 from conduit.store.records import Attempt, AttemptRow
 from conduit.store.rows import attempt_from_row
@@ -48,6 +49,17 @@ def _metrics(conn: sqlite3.Connection, connector_id: str, now: float) -> tuple[i
     return int(successes), int(failures), latency
 
 
+def _series(conn: sqlite3.Connection, connector_id: str, now: float) -> list[SeriesBucket]:
+    # `at` is positive, so truncating the quotient is rounding it down, as `bucket_number` does.
+    rows = conn.execute(
+        "SELECT CAST(at / ? AS INTEGER) AS bucket, sum(success != 0), sum(success = 0)"
+        " FROM delivery_attempts WHERE connector_id = ? AND at >= ? AND at <= ?"
+        " GROUP BY bucket",
+        (BUCKET_SECONDS, connector_id, series_since(now), now),
+    ).fetchall()
+    return fill_series(now, rows)
+
+
 def _attempts(
     conn: sqlite3.Connection, connector_id: str, limit: int, before: tuple[float, int] | None
 ) -> list[Attempt]:
@@ -74,6 +86,11 @@ class SqliteAttemptLog:
         nearest-rank 99th percentile of successful attempts' latency; 0.0 when there were none.
         """
         return self.db.read(lambda c: _metrics(c, connector_id, now))
+
+    async def dataconnector_series(self, connector_id: str, now: float) -> list[SeriesBucket]:
+        """The same attempts per 10-minute bucket: 18 buckets, oldest first, empty ones included
+        (`domain/attempt_series.py`)."""
+        return self.db.read(lambda c: _series(c, connector_id, now))
 
     async def list_delivery_attempts(
         self, connector_id: str, limit: int, before: tuple[float, int] | None = None

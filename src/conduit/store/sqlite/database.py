@@ -79,11 +79,17 @@ def connect(path: Path | str) -> sqlite3.Connection:
 
 
 class Database:
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(
+        self, path: Path | str, *, read_only: bool = False, beside_server: bool = False
+    ) -> None:
         self.path = Path(path)
         # Read-only: reads beside the server that owns the file (inspection, tests), without its
         # lock, its migrations or a writer.
         self.read_only = read_only
+        # Beside the server: an operator's command (`conduit user add`) writing a few rows while a
+        # server owns the file: no lock and no migrations (the server ran them); SQLite's own
+        # file locking orders its writes with the server's.
+        self.beside_server = beside_server
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._readers = threading.local()
@@ -97,13 +103,14 @@ class Database:
     def open(self) -> None:
         if self.read_only:
             return
-        lock_exclusively(self.path)
-        create_private(self.path)
-        conn = connect(self.path)
-        try:
-            apply_migrations(conn)
-        finally:
-            conn.close()
+        if not self.beside_server:
+            lock_exclusively(self.path)
+            create_private(self.path)
+            conn = connect(self.path)
+            try:
+                apply_migrations(conn)
+            finally:
+                conn.close()
         self._writer = threading.Thread(
             target=self._write_loop, name="conduit-sqlite-writer", daemon=True
         )
@@ -122,7 +129,7 @@ class Database:
                 with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
             self._reader_conns.clear()
-        if not self.read_only:
+        if not self.read_only and not self.beside_server:
             release_lock(self.path)
 
     # ---- reads -----------------------------------------------------------------------------------
