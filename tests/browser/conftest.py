@@ -44,7 +44,7 @@ class Studio:
         return f"{self.server.url}/studio"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
     password = secrets.token_urlsafe(16)
     server = ServerProcess(
@@ -60,7 +60,9 @@ def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Studio]:
         server.stop()
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running on the main thread
+# while it is started, and the tests after this package call `asyncio.run`.
+@pytest.fixture(scope="package")
 def _playwright() -> Iterator[Playwright]:
     if shutil.which(CHROMIUM) is None and not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} not found: install Debian's chromium package (see .ci/run)")
@@ -68,7 +70,7 @@ def _playwright() -> Iterator[Playwright]:
         yield playwright
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(_playwright: Playwright) -> Iterator[Browser]:
     browser = _playwright.chromium.launch(
         executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]

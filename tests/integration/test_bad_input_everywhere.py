@@ -185,6 +185,8 @@ def test_every_list_endpoint_is_in_the_list(
     for operation in OPERATIONS:
         if operation.method != "GET" or operation.is_stream:
             continue
+        if operation.template == "/auth/session":
+            continue  # a Studio session's, which a service account has none of (401); never a page
         res = api.get(server.url + live.path(operation), timeout=10)
         if operation.template.endswith(":getInviteUrl"):
             continue  # 400 for the accepted member aimed at; never a page
