@@ -156,6 +156,7 @@ def serve(settings: Settings) -> int:
 
     import uvicorn
 
+    from conduit.api.publish_fast_path import PublishFastPath
     from conduit.app import create_app
     from conduit.http_guard import guarded_protocol
     from conduit.startup import StartupRefused, preflight
@@ -166,7 +167,7 @@ def serve(settings: Settings) -> int:
         print(f"conduit: refusing to start: {exc}", file=sys.stderr)
         return 2
 
-    app = create_app(settings)
+    app = PublishFastPath(create_app(settings))
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -23,6 +23,7 @@ import aiohttp
 import uvicorn
 from aiohttp import web
 
+from conduit.api.publish_fast_path import PublishFastPath
 from conduit.app import create_app
 from conduit.config import Settings, parse_networks
 from conduit.receiver import PushVerificationError, verify_push
@@ -181,7 +182,7 @@ async def run_demo(settings: Settings, receiver_port: int, interval: float) -> N
     secret = secrets.token_urlsafe(32)
     receiver = DemoReceiver(secret)
     runner = await _start_receiver(receiver, receiver_port)
-    app = create_app(settings)
+    app = PublishFastPath(create_app(settings))
     server = uvicorn.Server(
         uvicorn.Config(
             app,

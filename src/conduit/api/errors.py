@@ -98,7 +98,7 @@ async def errors_doc(request: Request) -> Response:
     return Response(ERROR_DOC, media_type="text/markdown; charset=utf-8")
 
 
-def _holds_nul(scope: Scope) -> bool:
+def holds_nul(scope: Scope) -> bool:
     raw_path: bytes = scope.get("raw_path") or scope.get("path", "").encode()
     query: bytes = scope.get("query_string", b"")
     return b"%00" in raw_path or b"\x00" in raw_path or b"%00" in query or b"\x00" in query
@@ -119,7 +119,7 @@ class CatchUnexpected:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if _holds_nul(scope):
+        if holds_nul(scope):
             # No id or query value holds a NUL (and PostgreSQL's text cannot): a clear 400 here.
             request = Request(scope)
             response = error_response(request, 400, "the path and query must not contain NUL")
