@@ -19,6 +19,7 @@ Who can be added (SPEC §8, decisions for Conduit):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -93,38 +94,30 @@ async def _new_membership(
         raise BadRequest("roles is required")
     email = normalise_email(body["email"])
     roles = check_roles(body["roles"], scope_kind)
+    member = functools.partial(Membership, scope_kind=scope_kind, scope_id=scope_id, roles=roles)
     account = await ctx.store.get_service_account_by_email(email)
     if account is not None:
-        return Membership(
-            scope_kind=scope_kind,
-            scope_id=scope_id,
+        return member(
             member_id=account.id,
             account_type=SERVICE_ACCOUNT,
             email=account.email,
             display_name=account.display_name,
-            roles=roles,
             status=ACCEPTED,
         )
     user = await ctx.store.user_by_email(email)
     if user is not None:
-        return Membership(
-            scope_kind=scope_kind,
-            scope_id=scope_id,
+        return member(
             member_id=user.id,
             account_type=USER,
             email=user.email,
             display_name=user.display_name,
-            roles=roles,
             status=ACCEPTED,
         )
-    return Membership(
-        scope_kind=scope_kind,
-        scope_id=scope_id,
+    return member(
         member_id=await ctx.store.user_member_id(email) or new_id(ctx.clock.now()),
         account_type=USER,
         email=email,
         display_name=email,
-        roles=roles,
         status=PENDING,
     )
 

@@ -16,6 +16,9 @@ from conduit.domain.errors import BadRequest
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
+# Expired sessions a sign-in removes: enough to keep the table from growing, few enough that a
+# sign-in never does bulk work.
+EXPIRED_SESSIONS_PRUNED_PER_SIGN_IN = 100
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from conduit.domain.accounts import Key, Membership, Organization, Project, Serv
 from conduit.domain.dataconnectors import DataConnector
 from conduit.domain.devices import Device
 from conduit.domain.ids import new_emulated_device_id, new_id
+from conduit.domain.users import User
 from conduit.store.records import Attempt, ConnectorRow
 
 
@@ -99,6 +100,10 @@ def account_from_row(row: Row) -> ServiceAccount:
 
 def key_from_row(row: Row) -> Key:
     return Key(row["id"], row["service_account_id"], row["create_time"])
+
+
+def user_from_row(row: Row) -> User:
+    return User(row["id"], row["email"], row["display_name"], row["create_time"])
 
 
 def membership_from_row(row: Row) -> Membership:

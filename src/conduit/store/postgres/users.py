@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import asyncpg
 import orjson
@@ -12,19 +12,17 @@ from conduit.clock import Clock
 from conduit.domain.accounts import ACCEPTED, USER
 from conduit.domain.errors import Conflict
 from conduit.domain.ids import new_id
-from conduit.domain.users import Grant, SessionRecord, User
+from conduit.domain.users import (
+    EXPIRED_SESSIONS_PRUNED_PER_SIGN_IN,
+    Grant,
+    SessionRecord,
+    User,
+)
 from conduit.store.postgres.database import Database
 from conduit.store.postgres.queue import Conn
+from conduit.store.rows import user_from_row
 
 T = TypeVar("T")
-
-# Expired sessions removed by each new sign-in: enough to keep the table from growing, few enough
-# that a sign-in never does bulk work.
-_PRUNE_PER_SIGN_IN = 100
-
-
-def _user(row: Any) -> User:
-    return User(row["id"], row["email"], row["display_name"], row["create_time"])
 
 
 class PgUsers:
@@ -90,11 +88,11 @@ class PgUsers:
 
     async def user_by_email(self, email: str) -> User | None:
         row = await self.db.pool.fetchrow("SELECT * FROM users WHERE email = $1", email)
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def password_hash_of(self, email: str) -> tuple[User, str] | None:
         row = await self.db.pool.fetchrow("SELECT * FROM users WHERE email = $1", email)
-        return (_user(row), str(row["password_hash"])) if row else None
+        return (user_from_row(row), str(row["password_hash"])) if row else None
 
     async def set_user_password(self, user_id: str, password_hash: str) -> bool:
         """Change a password and sign the user out everywhere (a changed password is often a
@@ -119,7 +117,7 @@ class PgUsers:
                 "DELETE FROM user_sessions WHERE token_hash IN (SELECT token_hash FROM"
                 " user_sessions WHERE expire_time <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
                 now,
-                _PRUNE_PER_SIGN_IN,
+                EXPIRED_SESSIONS_PRUNED_PER_SIGN_IN,
             )
             await conn.execute(
                 "INSERT INTO user_sessions(token_hash, user_id, csrf_token, create_time,"
@@ -140,7 +138,7 @@ class PgUsers:
         )
         if row is None:
             return None
-        return SessionRecord(_user(row), str(row["csrf_token"]), float(row["expire_time"]))
+        return SessionRecord(user_from_row(row), str(row["csrf_token"]), float(row["expire_time"]))
 
     async def delete_user_session(self, token_hash: bytes) -> bool:
         deleted = await self.db.pool.execute(

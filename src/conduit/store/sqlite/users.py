@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import orjson
 
@@ -12,18 +12,16 @@ from conduit.clock import Clock
 from conduit.domain.accounts import ACCEPTED, USER
 from conduit.domain.errors import Conflict
 from conduit.domain.ids import new_id
-from conduit.domain.users import Grant, SessionRecord, User
+from conduit.domain.users import (
+    EXPIRED_SESSIONS_PRUNED_PER_SIGN_IN,
+    Grant,
+    SessionRecord,
+    User,
+)
+from conduit.store.rows import user_from_row
 from conduit.store.sqlite.database import Database
 
 T = TypeVar("T")
-
-# Expired sessions removed by each new sign-in: enough to keep the table from growing, few enough
-# that a sign-in never does bulk work.
-_PRUNE_PER_SIGN_IN = 100
-
-
-def _user(row: Any) -> User:
-    return User(row["id"], row["email"], row["display_name"], row["create_time"])
 
 
 class SqliteUsers:
@@ -83,13 +81,13 @@ class SqliteUsers:
         row = self.db.read(
             lambda c: c.execute("SELECT * FROM users WHERE email = ?", (email,)).fetchone()
         )
-        return _user(row) if row else None
+        return user_from_row(row) if row else None
 
     async def password_hash_of(self, email: str) -> tuple[User, str] | None:
         row = self.db.read(
             lambda c: c.execute("SELECT * FROM users WHERE email = ?", (email,)).fetchone()
         )
-        return (_user(row), str(row["password_hash"])) if row else None
+        return (user_from_row(row), str(row["password_hash"])) if row else None
 
     async def set_user_password(self, user_id: str, password_hash: str) -> bool:
         """Change a password and sign the user out everywhere (a changed password is often a
@@ -115,7 +113,7 @@ class SqliteUsers:
             conn.execute(
                 "DELETE FROM user_sessions WHERE token_hash IN (SELECT token_hash FROM"
                 " user_sessions WHERE expire_time <= ? LIMIT ?)",
-                (now, _PRUNE_PER_SIGN_IN),
+                (now, EXPIRED_SESSIONS_PRUNED_PER_SIGN_IN),
             )
             conn.execute(
                 "INSERT INTO user_sessions(token_hash, user_id, csrf_token, create_time,"
@@ -135,7 +133,7 @@ class SqliteUsers:
         )
         if row is None:
             return None
-        return SessionRecord(_user(row), str(row["csrf_token"]), float(row["expire_time"]))
+        return SessionRecord(user_from_row(row), str(row["csrf_token"]), float(row["expire_time"]))
 
     async def delete_user_session(self, token_hash: bytes) -> bool:
         deleted: int = await self.db.write(
