@@ -6,9 +6,10 @@ vendored into this repository; the page and its small start script are ours
 (`reference_files/`). Only the files named in `_ASSETS` are served, so a request cannot reach any
 other file of either directory.
 
-The page runs under the same kind of strict Content-Security-Policy as Studio (no inline scripts,
-no connections elsewhere). Swagger UI sets some styles from script (React `style` properties) and
-draws its icons from `data:` URLs, which `style-src 'self'` and `img-src 'self' data:` allow.
+The page runs under Studio's strict Content-Security-Policy (`api/page_headers.py`: no inline
+scripts, no connections elsewhere). Swagger UI sets some styles from script (React `style`
+properties) and draws its icons from `data:` URLs, which `style-src 'self'` and
+`img-src 'self' data:` allow.
 """
 
 from __future__ import annotations
@@ -22,20 +23,12 @@ from swagger_ui_bundle import (  # type: ignore[import-untyped]  # ships no py.t
     swagger_ui_path,
 )
 
+from conduit.api.page_headers import PAGE_HEADERS
 from conduit.domain.errors import NotFound
 
 _OWN = Path(__file__).resolve().parent / "reference_files"
 _SWAGGER_UI = Path(str(swagger_ui_path))
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
 
 _JS = "text/javascript; charset=utf-8"
 _CSS = "text/css; charset=utf-8"
@@ -52,16 +45,16 @@ _ASSETS: dict[str, tuple[Path, str]] = {
 async def api_reference(request: Request) -> Response:
     """This API reference, as a web page (Swagger UI over `/v2/openapi.json`)."""
     return FileResponse(
-        _OWN / "index.html", media_type="text/html; charset=utf-8", headers=_HEADERS
+        _OWN / "index.html", media_type="text/html; charset=utf-8", headers=PAGE_HEADERS
     )
 
 
 async def reference_asset(request: Request) -> Response:
     found = _ASSETS.get(request.path_params["name"])
     if found is None:
-        raise NotFound(f"no such resource: {request.url.path}", headers=_HEADERS)
+        raise NotFound(f"no such resource: {request.url.path}", headers=PAGE_HEADERS)
     path, media_type = found
-    return FileResponse(path, media_type=media_type, headers=_HEADERS)
+    return FileResponse(path, media_type=media_type, headers=PAGE_HEADERS)
 
 
 routes: list[BaseRoute] = [

@@ -1,9 +1,7 @@
 """Serve Studio's files: `/` and `/studio` (the page), `/studio/assets/...` (scripts, styles).
 
-Every answer carries a strict Content-Security-Policy (scripts, styles and connections only from
-this origin, no inline code, no framing), so an injected string in the page cannot run or leak
-anything; `nosniff` keeps browsers from reading a file as another type than the one declared.
-`no-cache` makes browsers revalidate, so an upgraded server never runs with yesterday's scripts.
+Every answer carries the pages' security headers (`api/page_headers.py`: a strict
+Content-Security-Policy, `nosniff`, `no-cache`).
 """
 
 from __future__ import annotations
@@ -14,19 +12,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from conduit.api.page_headers import PAGE_HEADERS
 from conduit.domain.errors import NotFound
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-cache",
-}
 
 # Declared here rather than guessed from the system's mime database, which differs between hosts
 # (and a module script served with a wrong type does not run).
@@ -55,12 +45,12 @@ def asset_file(relative: str) -> Path | None:
 
 
 def _file(path: Path) -> Response:
-    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=SECURITY_HEADERS)
+    return FileResponse(path, media_type=MEDIA_TYPES[path.suffix], headers=PAGE_HEADERS)
 
 
 async def root(request: Request) -> Response:
     """`/` has nothing of its own: people who open the server's address land in Studio."""
-    return RedirectResponse("/studio", status_code=307, headers=SECURITY_HEADERS)
+    return RedirectResponse("/studio", status_code=307, headers=PAGE_HEADERS)
 
 
 async def index(request: Request) -> Response:
@@ -71,7 +61,7 @@ async def index(request: Request) -> Response:
 async def asset(request: Request) -> Response:
     path = asset_file(request.path_params["path"])
     if path is None:
-        raise NotFound(f"no such resource: {request.url.path}", headers=SECURITY_HEADERS)
+        raise NotFound(f"no such resource: {request.url.path}", headers=PAGE_HEADERS)
     return _file(path)
 
 
