@@ -48,6 +48,20 @@ def test_a_user_signs_in_and_holds_exactly_its_roles(
     assert mine["name"].endswith(browser.user_id)
 
 
+def test_removing_a_users_membership_ends_its_access_at_the_next_request(
+    server: ServerProcess, api: requests.Session, project_id: str
+) -> None:
+    email, password = add_user(server, "project.developer", project_id)
+    browser = sign_in(server, email, password)
+    url = f"{server.api}/projects/{project_id}/dataconnectors"
+    assert browser.http.get(url).status_code == 200
+    removed = api.delete(f"{server.api}/projects/{project_id}/members/{browser.user_id}")
+    assert removed.status_code == 200, removed.text
+    assert browser.http.get(url).status_code == 404
+    assert browser.write("POST", url, json=CONNECTOR).status_code == 404
+    assert browser.http.get(f"{server.api}/projects").json()["projects"] == []
+
+
 def test_a_write_without_the_csrf_token_is_refused_and_changes_nothing(
     server: ServerProcess, project_id: str
 ) -> None:

@@ -94,7 +94,9 @@ def _connector_input(required: tuple[str, ...]) -> Schema:
         "disableOnGone": BOOLEAN,
         "rateLimit": {"type": "number", "minimum": 0, "maximum": connector_rules.MAX_RATE_LIMIT},
     }
-    assert set(properties) == set(connector_rules._TOP_LEVEL), "the validator's fields changed"
+    assert set(properties) == set(connector_rules.CONNECTOR_FIELDS), (
+        "the validator's fields changed"
+    )
     return _obj(properties, required)
 
 
@@ -209,18 +211,7 @@ COMPONENTS: dict[str, Schema] = {
             "rateLimit": {"type": "number"},
             "previousSecretExpireTime": TIMESTAMP,
         },
-        (
-            "name",
-            "displayName",
-            "type",
-            "status",
-            "events",
-            "labels",
-            "httpConfig",
-            "signatureScheme",
-            "disableOnGone",
-            "rateLimit",
-        ),
+        ("name", *connector_rules.CONNECTOR_FIELDS),
     ),
     "Replay": {
         **_obj(

@@ -59,19 +59,18 @@ _HEADER_VALUE = re.compile(
 )  # printable ASCII and tab: no CR, LF or other controls
 
 # DT's fields, then Conduit's extensions (issue 9; a connector without them behaves as DT's).
-_TOP_LEVEL = frozenset(
-    {
-        "displayName",
-        "type",
-        "status",
-        "events",
-        "labels",
-        "httpConfig",
-        "signatureScheme",
-        "disableOnGone",
-        "rateLimit",
-    }
+CONNECTOR_FIELDS = (
+    "displayName",
+    "type",
+    "status",
+    "events",
+    "labels",
+    "httpConfig",
+    "signatureScheme",
+    "disableOnGone",
+    "rateLimit",
 )
+_TOP_LEVEL = frozenset(CONNECTOR_FIELDS)
 # Ignored: clients such as terraform send the whole resource back.
 _OUTPUT_ONLY = frozenset({"name", "previousSecretExpireTime"})
 _OTHER_TYPES_CONFIG = frozenset(
