@@ -1,23 +1,32 @@
 """The SSRF rule where the dispatcher connects: every resolved address is checked, on every
 connection.
 
-These run the real aiohttp client and resolver guard; only DNS answers are simulated (a stub inner
-resolver), which is exactly what a rebinding attacker controls.
+These run the real push client (pyreqwest) and resolver guard against real receivers; only DNS
+answers are simulated (a stub inner resolver), which is exactly what a rebinding attacker controls.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from collections.abc import Callable
+from pathlib import Path
 
-import aiohttp
 import pytest
 from aiohttp.abc import AbstractResolver, ResolveResult
+from pyreqwest.exceptions import (
+    BodyDecodeError,
+    ConnectError,
+    ConnectTimeoutError,
+    DetailedPyreqwestError,
+)
 
 from conduit.config import Settings
 from conduit.delivery.addresses import check_url
 from conduit.delivery.http import (
+    DNS_CACHE_SECONDS,
+    RESPONSE_BODY_LIMIT,
     BlockedAddress,
     GuardedResolver,
     PushClient,
@@ -27,7 +36,7 @@ from conduit.delivery.http import (
 )
 from conduit.domain.errors import BadRequest
 from tests.harness.addresses import BLOCKED_ADDRESSES, LEGACY_LOOPBACK_HOSTS
-from tests.harness.receivers import Receiver
+from tests.harness.receivers import Answer, Receiver, tls_files
 
 LOOPBACK = [ipaddress.ip_network("127.0.0.0/8")]
 PUBLIC = "93.184.216.34"
@@ -137,6 +146,10 @@ def test_the_create_time_rule_refuses_what_connect_time_refuses() -> None:
     check_url("https://public.example/", [], resolve=lambda _h, _p: [PUBLIC])
 
 
+def _caused(kind: type[DetailedPyreqwestError], *causes: str) -> DetailedPyreqwestError:
+    return kind("error sending request", {"causes": [{"message": c} for c in causes]})
+
+
 def test_error_classes() -> None:
     assert status_class(200) is None and status_class(204) is None
     assert status_class(301) == "redirect" and status_class(308) == "redirect"
@@ -145,7 +158,41 @@ def test_error_classes() -> None:
     assert classify(TimeoutError()) == "timeout"
     assert classify(BlockedAddress("x")) == "blocked_address"
     assert classify(ConnectionResetError()) == "connection_reset"
-    assert classify(aiohttp.ServerDisconnectedError()) == "connection_reset"
+    # What reqwest raised here for each fault (tests/integration/test_delivery_failures.py sees the
+    # real ones), reduced to the causes the classes are read from.
+    for exc, error in [
+        (
+            _caused(ConnectError, "tcp connect error", "Connection refused (os error 111)"),
+            "connection_refused",
+        ),
+        (
+            _caused(
+                ConnectError,
+                "client error (SendRequest)",
+                "connection closed before message completed",
+            ),
+            "connection_reset",
+        ),
+        (
+            _caused(ConnectError, "connection error", "Connection reset by peer (os error 104)"),
+            "connection_reset",
+        ),
+        (
+            _caused(
+                ConnectError, "client error (Connect)", "invalid peer certificate: UnknownIssuer"
+            ),
+            "tls",
+        ),
+        (_caused(ConnectError, "client error (Connect)", "tls handshake eof"), "tls"),
+        (
+            _caused(ConnectError, "received corrupt message of type InvalidContentType"),
+            "tls",
+        ),
+        (_caused(ConnectTimeoutError, "operation timed out"), "timeout"),
+        (_caused(BodyDecodeError, "end of file before message length reached"), "protocol_error"),
+        (_caused(ConnectError, "something new"), "connection_error"),
+    ]:
+        assert classify(exc) == error, exc
     assert classify(RuntimeError("?")) == "connection_error"
 
 
@@ -187,3 +234,109 @@ def test_legacy_ipv4_forms_are_refused_at_create_time_without_dns(host: str) -> 
     with pytest.raises(BadRequest, match=r"127\.0\.0\.1"):
         check_url(f"https://{host}/hook", [], resolve=no_dns)
     check_url(f"http://{host}/hook", LOOPBACK, resolve=no_dns)  # type: ignore[arg-type]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _post_once(client: PushClient, url: str) -> tuple[bool, str | None]:
+    outcome = await client.post(parse_target(url), b"{}", {"Content-Type": "application/json"})
+    return outcome.success, outcome.error
+
+
+async def test_a_host_name_is_sent_to_the_address_the_guard_approved() -> None:
+    """`receiver.test` exists only in the stub's answers: reaching the receiver proves that the
+    request went to the approved address, not to a lookup of reqwest's own."""
+    with Receiver() as receiver:
+        stub = StubResolver(lambda _h: ["127.0.0.1"])
+        client = PushClient(Settings(allow_network=LOOPBACK), resolver=stub)  # type: ignore[arg-type]
+        await client.start()
+        url = f"http://receiver.test:{receiver.port}/hook"
+        try:
+            assert await _post_once(client, url) == (True, None)
+            assert await _post_once(client, url) == (True, None)
+            assert client.pinned(parse_target(url)) == "127.0.0.1"  # type: ignore[arg-type]
+        finally:
+            await client.close()
+        requests = await receiver.wait(2)
+    assert stub.lookups == ["receiver.test"]  # one lookup, pinned for DNS_CACHE_SECONDS
+    assert dict(requests[0].headers)["Host"] == f"receiver.test:{receiver.port}"
+
+
+async def test_a_pin_ends_and_a_rebound_answer_is_refused() -> None:
+    answers = {"now": ["127.0.0.1"]}
+    clock = Clock()
+    with Receiver() as receiver:
+        stub = StubResolver(lambda _h: answers["now"])
+        client = PushClient(Settings(allow_network=LOOPBACK), resolver=stub, clock=clock)  # type: ignore[arg-type]
+        await client.start()
+        url = f"http://rebind.test:{receiver.port}/hook"
+        try:
+            assert await _post_once(client, url) == (True, None)
+            answers["now"] = ["10.0.0.1"]
+            clock.now += DNS_CACHE_SECONDS - 1  # still pinned: no lookup
+            assert await _post_once(client, url) == (True, None)
+            clock.now += 2
+            assert await _post_once(client, url) == (False, "blocked_address")
+        finally:
+            await client.close()
+        assert receiver.count() == 2
+    assert stub.lookups == ["rebind.test", "rebind.test"]
+
+
+async def test_after_a_connection_failure_the_next_address_is_tried() -> None:
+    """127.0.0.2 refuses (the receiver listens on 127.0.0.1 only); the attempt after it moves on."""
+    with Receiver() as receiver:
+        stub = StubResolver(lambda _h: ["127.0.0.2", "127.0.0.1"])
+        client = PushClient(Settings(allow_network=LOOPBACK), resolver=stub)  # type: ignore[arg-type]
+        await client.start()
+        url = f"http://two.test:{receiver.port}/hook"
+        try:
+            assert await _post_once(client, url) == (False, "connection_refused")
+            assert await _post_once(client, url) == (True, None)
+        finally:
+            await client.close()
+        assert receiver.count() == 1
+    assert stub.lookups == ["two.test"]
+
+
+async def test_a_ca_bundle_replaces_the_system_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`SSL_CERT_FILE` stands in for the system store here: the receiver's CA is in it. With
+    `--ca-bundle` naming another CA, the receiver must be refused; without, it is trusted."""
+    (tmp_path / "system").mkdir()
+    (tmp_path / "other").mkdir()
+    system = tls_files(tmp_path / "system")
+    other = tls_files(tmp_path / "other")
+    monkeypatch.setenv("SSL_CERT_FILE", str(system.ca_path))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path / "no-such-dir"))
+    with Receiver(tls=system.server) as receiver:
+        for bundle, expected in ((str(other.ca_path), (False, "tls")), (None, (True, None))):
+            client = PushClient(Settings(allow_network=LOOPBACK, ca_bundle=bundle))  # type: ignore[arg-type]
+            await client.start()
+            try:
+                assert await _post_once(client, receiver.url) == expected, bundle
+            finally:
+                await client.close()
+        assert receiver.count() == 1
+    assert os.environ["SSL_CERT_FILE"] == str(system.ca_path)  # restored after each build
+    assert os.environ["SSL_CERT_DIR"] == str(tmp_path / "no-such-dir")
+
+
+async def test_a_huge_answer_is_read_no_further_than_the_limit() -> None:
+    body = b"x" * (RESPONSE_BODY_LIMIT * 16)
+    with Receiver(lambda _r, _i: Answer(200, body=body)) as receiver:
+        client = PushClient(Settings(allow_network=LOOPBACK))  # type: ignore[arg-type]
+        await client.start()
+        try:
+            assert await _post_once(client, receiver.url) == (True, None)
+            assert await _post_once(client, receiver.url) == (True, None)
+        finally:
+            await client.close()
+        assert receiver.count() == 2

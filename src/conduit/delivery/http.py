@@ -1,14 +1,17 @@
-"""Outbound pushes: one keep-alive connection pool, no redirects, verified TLS, and the SSRF rule
-applied to the address actually connected to.
+"""Outbound pushes: keep-alive connections, no redirects, verified TLS, and the SSRF rule applied
+to the address actually connected to.
 
-Why the check lives in the resolver: a URL is checked when a connector is created or changed
-(`delivery/addresses.check_url`), but DNS can answer differently a second later (rebinding). aiohttp
-connects to exactly the addresses its resolver returns, so `GuardedResolver` checks every resolved
-address with the same rule (`addresses.address_allowed`) and refuses the whole lookup if any is not
-allowed: the check and the connect use the same address. IP-literal URLs skip resolvers, so they are
-checked before the request. Plain `http://` is allowed only to addresses inside an operator-allowed
-network, which is why there are two pools: the `http` pool's resolver does not accept public
-addresses.
+The client is pyreqwest (Rust's reqwest and hyper): measured here it costs about half of aiohttp's
+CPU per request, and the sender is a third of a delivered event's CPU (docs/performance.md). The
+guard stays in Python: a URL is checked when a connector is created or changed
+(`delivery/addresses.check_url`), but DNS can answer differently a second later (rebinding), so a
+host name is resolved here through `GuardedResolver`, which checks every address with the same rule
+(`addresses.address_allowed`) and refuses the whole answer if any is not allowed, and the request
+goes out through a client pinned to an approved address (`delivery/pinned_hosts.py`). IP-literal
+URLs need no DNS, so they are checked before the request. Plain `http://` is allowed only to
+addresses inside an operator-allowed network, which is why each scheme has its own resolver: the
+`http` one does not accept public addresses. No proxy from the environment, no decompression, no
+cookies.
 
 Every failure is classified into a short error name (`timeout`, `connection_refused`,
 `connection_reset`, `tls`, `dns`, `redirect`, `blocked_address`, `http_<status>`, ...) that the
@@ -23,21 +26,32 @@ import errno
 import socket
 import ssl
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
-import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
+from pyreqwest.client import Client, ClientBuilder
+from pyreqwest.exceptions import (
+    DecodeError,
+    DetailedPyreqwestError,
+    RedirectError,
+    RequestTimeoutError,
+)
+from pyreqwest.response import Response
 from yarl import URL
 
 from conduit.config import Network, Settings
 from conduit.delivery.addresses import address_allowed, literal_address, split_url
+from conduit.delivery.pinned_hosts import PinnedHosts
 from conduit.delivery.retry_after import HONOURED_STATUSES, parse_retry_after
+from conduit.delivery.trust_store import only_trusting
 from conduit.domain.errors import BadRequest
 
 RESPONSE_BODY_LIMIT = 64 * 1024  # bytes of a receiver's answer read (and thrown away) per attempt
-DNS_CACHE_SECONDS = 10
+DNS_CACHE_SECONDS = 10  # how long a host name stays pinned to the address it resolved to
+IDLE_SECONDS = 15  # an idle keep-alive connection is closed after this (aiohttp's default)
 
 
 class BlockedAddress(OSError):
@@ -52,6 +66,8 @@ class Target:
     scheme: str
     host: str
     literal: bool  # the host is an IP address (no DNS, so checked before each request)
+    text: str = ""  # the URL as sent
+    name: str = ""  # the host as DNS sees it (IDNA-encoded), the key of its pin
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +91,14 @@ def parse_target(url: str) -> Target | None:
             parsed = parsed.with_host(host)
     except (BadRequest, ValueError):
         return None
-    return Target(url=parsed, scheme=parts.scheme.lower(), host=host, literal=address is not None)
+    return Target(
+        url=parsed,
+        scheme=parts.scheme.lower(),
+        host=host,
+        literal=address is not None,
+        text=str(parsed),
+        name=parsed.raw_host or host,
+    )
 
 
 class GuardedResolver(AbstractResolver):
@@ -101,31 +124,46 @@ class GuardedResolver(AbstractResolver):
         await self._inner.close()
 
 
-def ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """Certificates verified against the system store, or only against the operator's bundle."""
-    return ssl.create_default_context(cafile=ca_bundle)
+CONNECTION_FAILURES = frozenset({"connection_refused", "timeout", "tls", "connection_error"})
 
 
 def classify(exc: BaseException) -> str:
     """The error class of a failed attempt."""
     if isinstance(exc, BlockedAddress):
         return "blocked_address"
-    if isinstance(exc, aiohttp.ClientConnectorDNSError):
-        return "blocked_address" if isinstance(exc.os_error, BlockedAddress) else "dns"
-    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-        return "tls"
-    if isinstance(exc, asyncio.TimeoutError):
+    if isinstance(exc, TimeoutError | RequestTimeoutError):
         return "timeout"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return _os_error_class(exc.os_error)
-    if isinstance(exc, aiohttp.ServerDisconnectedError | ConnectionResetError | BrokenPipeError):
-        return "connection_reset"
-    if isinstance(exc, aiohttp.ClientOSError):
-        return _os_error_class(exc)
-    if isinstance(exc, aiohttp.InvalidURL):
-        return "invalid_url"
-    if isinstance(exc, aiohttp.ClientPayloadError | aiohttp.ClientResponseError):
+    if isinstance(exc, RedirectError):
+        return "redirect"
+    if isinstance(exc, DecodeError):
         return "protocol_error"
+    if isinstance(exc, DetailedPyreqwestError):
+        return _cause_class(exc)
+    if isinstance(exc, OSError):
+        return _os_error_class(exc)
+    return "connection_error"
+
+
+# What reqwest's causes say, lowercased, and the class each means; the first match wins.
+_CAUSES = (
+    (("os error 111", "connection refused"), "connection_refused"),
+    (("certificate", "tls", "ssl", "handshake", "corrupt message", "alert", "incompatible"), "tls"),
+    (
+        ("os error 104", "os error 32", "reset by peer", "broken pipe", "connection closed"),
+        "connection_reset",
+    ),
+    (("dns error", "resolve"), "dns"),
+    (("invalid url", "builder error", "relative url"), "invalid_url"),
+    (("parse", "invalid http", "invalid status", "invalid header"), "protocol_error"),
+)
+
+
+def _cause_class(exc: DetailedPyreqwestError) -> str:
+    causes = (exc.details or {}).get("causes") or []
+    text = " | ".join([exc.message, *(c["message"] for c in causes)]).lower()
+    for needles, error in _CAUSES:
+        if any(needle in text for needle in needles):
+            return error
     return "connection_error"
 
 
@@ -156,31 +194,45 @@ def status_class(status: int) -> str | None:
 class PushClient:
     """Sends pushes. Create inside the running loop (`start`), close with `close`."""
 
-    def __init__(self, settings: Settings, resolver: AbstractResolver | None = None) -> None:
-        """`resolver` replaces the system resolver under the guard (tests simulate DNS with it)."""
+    def __init__(
+        self,
+        settings: Settings,
+        resolver: AbstractResolver | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`resolver` replaces the system resolver under the guard (tests simulate DNS with it);
+        `clock` times the pins' DNS_CACHE_SECONDS."""
         self._resolver = resolver
+        self._clock = clock
         self._networks = list(settings.allow_network)
-        self._timeout = aiohttp.ClientTimeout(total=settings.delivery_timeout)
+        self._timeout = timedelta(seconds=settings.delivery_timeout)
         self._ca_bundle = settings.ca_bundle
-        self._sessions: dict[str, aiohttp.ClientSession] = {}
+        self._literal_clients: dict[str, Client] = {}
+        self._pins: dict[str, PinnedHosts] = {}
         self._literals: dict[tuple[str, str], bool] = {}
 
+    def _build(self, host: str | None, address: str | None) -> Client:
+        builder = (
+            ClientBuilder()
+            .timeout(self._timeout)
+            .follow_redirects(False)
+            .no_proxy()
+            .gzip(False)
+            .brotli(False)
+            .zstd(False)
+            .deflate(False)
+            .pool_idle_timeout(timedelta(seconds=IDLE_SECONDS))
+        )
+        if host is not None and address is not None:
+            builder = builder.resolve(host, address, 0)  # the URL's port is used
+        with only_trusting(self._ca_bundle):
+            return builder.build()
+
     async def start(self) -> None:
-        context = ssl_context(self._ca_bundle)
         for scheme in ("https", "http"):
-            connector = aiohttp.TCPConnector(
-                limit=0,  # the dispatcher's in-flight caps are the limit
-                resolver=GuardedResolver(self._networks, scheme=scheme, inner=self._resolver),
-                ttl_dns_cache=DNS_CACHE_SECONDS,
-                ssl=context,
-            )
-            self._sessions[scheme] = aiohttp.ClientSession(
-                connector=connector,
-                timeout=self._timeout,
-                auto_decompress=False,
-                skip_auto_headers=("Accept-Encoding",),
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
+            self._literal_clients[scheme] = self._build(None, None)
+            guard = GuardedResolver(self._networks, scheme=scheme, inner=self._resolver)
+            self._pins[scheme] = PinnedHosts(guard, self._build, DNS_CACHE_SECONDS, self._clock)
 
     def _literal_allowed(self, target: Target) -> bool:
         """The rule for an IP-literal host; fixed for the client's lifetime, so judged once."""
@@ -192,26 +244,32 @@ class PushClient:
                 self._literals[key] = verdict
         return verdict
 
+    def pinned(self, target: Target) -> str | None:
+        """The address a host-name target's requests go to now, if it was resolved."""
+        return self._pins[target.scheme].pinned(target.name)
+
     async def close(self) -> None:
-        sessions, self._sessions = self._sessions, {}
-        for session in sessions.values():
-            await session.close()
+        """Drops the clients; reqwest closes their connections when they are released."""
+        self._literal_clients, self._pins = {}, {}
 
     async def post(self, target: Target | None, body: bytes, headers: Mapping[str, str]) -> Outcome:
         """One attempt: POST `body`; never raises for anything the network or receiver does."""
         started = time.perf_counter()
         if target is None:
             return Outcome(False, None, "invalid_url", 0.0)
-        if target.literal and not self._literal_allowed(target):
-            return Outcome(False, None, "blocked_address", 0.0)
-        session = self._sessions[target.scheme]
+        pins = None if target.literal else self._pins[target.scheme]
         try:
-            async with session.post(
-                target.url, data=body, headers=headers, allow_redirects=False
-            ) as response:
+            if pins is None:
+                if not self._literal_allowed(target):
+                    return Outcome(False, None, "blocked_address", 0.0)
+                client = self._literal_clients[target.scheme]
+            else:
+                client = await pins.client(target.name)
+            request = client.post(target.text).body_bytes(body).headers(dict(headers))
+            async with request.build_streamed() as response:
                 status = response.status
                 retry_after = (
-                    parse_retry_after(response.headers.get("Retry-After"), time.time())
+                    parse_retry_after(response.get_header("Retry-After"), time.time())
                     if status in HONOURED_STATUSES
                     else None
                 )
@@ -219,17 +277,21 @@ class PushClient:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # every failure is an outcome, classified
-            return Outcome(False, None, classify(exc), time.perf_counter() - started)
+            failure = classify(exc)
+            if pins is not None and failure in CONNECTION_FAILURES:
+                pins.failed(target.name)
+            return Outcome(False, None, failure, time.perf_counter() - started)
         error = status_class(status)
         return Outcome(error is None, status, error, time.perf_counter() - started, retry_after)
 
 
-async def _drain(response: aiohttp.ClientResponse) -> None:
-    """Read (and discard) the answer so the connection is reused; a huge one closes it instead."""
+async def _drain(response: Response) -> None:
+    """Read (and discard) the answer so the connection is reused; a huge one closes it instead
+    (leaving the `async with` unread drops the connection)."""
+    reader = response.body_reader
     read = 0
     while read <= RESPONSE_BODY_LIMIT:
-        chunk = await response.content.readany()
-        if not chunk:
+        chunk = await reader.read_chunk()
+        if chunk is None:
             return
         read += len(chunk)
-    response.close()
