@@ -128,3 +128,36 @@ def test_every_connection_is_wal_with_durable_commits(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2, "FULL: fsync per commit"
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+async def test_a_big_failing_job_rolls_back_alone_from_a_journal_in_memory(db: Database) -> None:
+    """The writer keeps each job's savepoint journal in memory (`temp_store=MEMORY`): no write
+    syscalls for it. A job touching far more than SQLite's 64 KiB spill size still rolls back
+    exactly, and the jobs before and after it in the same transaction still commit."""
+    await db.write(_create_table)
+    await db.write(lambda c: c.execute("CREATE TABLE blobs (n INTEGER PRIMARY KEY, b BLOB)"))
+    assert await db.write(lambda c: c.execute("PRAGMA temp_store").fetchone()[0]) == 2  # MEMORY
+    await db.write(lambda c: c.executemany("INSERT INTO blobs VALUES (?, ?)", _blobs(0, 200)))
+    blocker, release = await _hold_the_writer(db)
+
+    def rewrite_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE blobs SET b = zeroblob(3000)")  # every page of the table: ~600 KB
+        conn.executemany("INSERT INTO blobs VALUES (?, ?)", _blobs(200, 400))
+        raise ValueError("no")
+
+    before = asyncio.ensure_future(db.write(lambda c: c.execute("INSERT INTO t(n) VALUES (1)")))
+    bad = asyncio.ensure_future(db.write(rewrite_then_fail))
+    after = asyncio.ensure_future(db.write(lambda c: c.execute("INSERT INTO t(n) VALUES (2)")))
+    await eventually(lambda: db.queued_jobs == 3)
+    release.set()
+    await asyncio.gather(blocker, before, after)
+    with pytest.raises(ValueError):
+        await bad
+    with contextlib.closing(sqlite3.connect(db.path)) as other:
+        assert [r[0] for r in other.execute("SELECT n FROM t ORDER BY n")] == [1, 2]
+        rows = other.execute("SELECT count(*), sum(length(b)), min(hex(b) LIKE '00%') FROM blobs")
+        assert rows.fetchone() == (200, 200 * 3000, 0)
+
+
+def _blobs(start: int, stop: int) -> list[tuple[int, bytes]]:
+    return [(n, bytes([n % 250 + 1]) * 3000) for n in range(start, stop)]

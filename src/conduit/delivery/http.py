@@ -249,8 +249,12 @@ class PushClient:
         return self._pins[target.scheme].pinned(target.name)
 
     async def close(self) -> None:
-        """Drops the clients; reqwest closes their connections when they are released."""
-        self._literal_clients, self._pins = {}, {}
+        clients, self._literal_clients = self._literal_clients, {}
+        pins, self._pins = self._pins, {}
+        for client in clients.values():
+            await client.close()
+        for hosts in pins.values():
+            await hosts.close()
 
     async def post(self, target: Target | None, body: bytes, headers: Mapping[str, str]) -> Outcome:
         """One attempt: POST `body`; never raises for anything the network or receiver does."""

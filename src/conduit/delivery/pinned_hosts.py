@@ -85,6 +85,11 @@ class PinnedHosts:
         pin = self._pins.get(host)
         return pin.address if pin is not None else None
 
+    async def close(self) -> None:
+        pins, self._pins = self._pins, OrderedDict()
+        for pin in pins.values():
+            await pin.client.close()
+
     async def _repin(self, host: str, old: Pin | None) -> Pin:
         results = await self._resolver.resolve(host, 0, socket.AF_UNSPEC)
         addresses = list(dict.fromkeys(str(r["host"]) for r in results))
