@@ -23,6 +23,7 @@ from pyreqwest.exceptions import (
 )
 
 from conduit.config import Settings
+from conduit.delivery import pinned_hosts
 from conduit.delivery.addresses import check_url
 from conduit.delivery.http import (
     DNS_CACHE_SECONDS,
@@ -191,6 +192,15 @@ def test_error_classes() -> None:
         (_caused(ConnectTimeoutError, "operation timed out"), "timeout"),
         (_caused(BodyDecodeError, "end of file before message length reached"), "protocol_error"),
         (_caused(ConnectError, "something new"), "connection_error"),
+        (
+            _caused(
+                ConnectError,
+                "error sending request for url (https://example.com/tls/ssl/certificate/dns error)",
+                "connection error",
+                "Connection reset by peer (os error 104)",
+            ),
+            "connection_reset",
+        ),
     ]:
         assert classify(exc) == error, exc
     assert classify(RuntimeError("?")) == "connection_error"
@@ -290,7 +300,8 @@ async def test_a_pin_ends_and_a_rebound_answer_is_refused() -> None:
 
 
 async def test_after_a_connection_failure_the_next_address_is_tried() -> None:
-    """127.0.0.2 refuses (the receiver listens on 127.0.0.1 only); the attempt after it moves on."""
+    """127.0.0.2 refuses (the receiver listens on 127.0.0.1 only); the attempt after it resolves
+    the name again and moves on to the next address, which then stays pinned."""
     with Receiver() as receiver:
         stub = StubResolver(lambda _h: ["127.0.0.2", "127.0.0.1"])
         client = PushClient(Settings(allow_network=LOOPBACK), resolver=stub)  # type: ignore[arg-type]
@@ -299,10 +310,12 @@ async def test_after_a_connection_failure_the_next_address_is_tried() -> None:
         try:
             assert await _post_once(client, url) == (False, "connection_refused")
             assert await _post_once(client, url) == (True, None)
+            assert client.pinned(parse_target(url)) == "127.0.0.1"  # type: ignore[arg-type]
+            assert await _post_once(client, url) == (True, None)
         finally:
             await client.close()
-        assert receiver.count() == 1
-    assert stub.lookups == ["two.test"]
+        assert receiver.count() == 2
+    assert stub.lookups == ["two.test", "two.test"]  # again after the failure, not after success
 
 
 async def test_a_ca_bundle_replaces_the_system_store(
@@ -340,3 +353,21 @@ async def test_a_huge_answer_is_read_no_further_than_the_limit() -> None:
         finally:
             await client.close()
         assert receiver.count() == 2
+
+
+async def test_pins_are_bounded_least_recently_used_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each pinned name holds a client (≈ 145 KB): a tenant naming endless hosts must not grow the
+    sender without bound. The name used longest ago is dropped, and resolved again when used."""
+    monkeypatch.setattr(pinned_hosts, "PIN_LIMIT", 2)
+    with Receiver() as receiver:
+        stub = StubResolver(lambda _h: ["127.0.0.1"])
+        client = PushClient(Settings(allow_network=LOOPBACK), resolver=stub)  # type: ignore[arg-type]
+        await client.start()
+        try:
+            for name in ("a.test", "b.test", "a.test", "c.test", "a.test", "b.test"):
+                url = f"http://{name}:{receiver.port}/hook"
+                assert await _post_once(client, url) == (True, None), name
+        finally:
+            await client.close()
+    # b.test was the least recently used when c.test came, so it is looked up again at the end.
+    assert stub.lookups == ["a.test", "b.test", "c.test", "b.test"]

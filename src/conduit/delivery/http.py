@@ -66,8 +66,8 @@ class Target:
     scheme: str
     host: str
     literal: bool  # the host is an IP address (no DNS, so checked before each request)
-    text: str = ""  # the URL as sent
-    name: str = ""  # the host as DNS sees it (IDNA-encoded), the key of its pin
+    text: str  # the URL as sent
+    name: str  # the host as DNS sees it (IDNA-encoded), the key of its pin
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +144,8 @@ def classify(exc: BaseException) -> str:
     return "connection_error"
 
 
+_QUOTES_THE_URL = ("error sending request for url", "error following redirect for url")
+
 # What reqwest's causes say, lowercased, and the class each means; the first match wins.
 _CAUSES = (
     (("os error 111", "connection refused"), "connection_refused"),
@@ -159,8 +161,11 @@ _CAUSES = (
 
 
 def _cause_class(exc: DetailedPyreqwestError) -> str:
+    """Reads reqwest's chain of causes, leaving out the one that quotes the URL: a tenant's URL
+    (`https://…/tls-hook`) must not decide the class."""
     causes = (exc.details or {}).get("causes") or []
-    text = " | ".join([exc.message, *(c["message"] for c in causes)]).lower()
+    messages = [c["message"] for c in causes if not c["message"].startswith(_QUOTES_THE_URL)]
+    text = " | ".join([exc.message, *messages]).lower()
     for needles, error in _CAUSES:
         if any(needle in text for needle in needles):
             return error
