@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -14,6 +16,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+async def sign_in(http: aiohttp.ClientSession, data_dir: Path) -> None:
+    """Every later request of `http` carries a Bearer token of the server's bootstrap account."""
+    credentials = json.loads((data_dir / "credentials.json").read_text())
+    token = await access_token(http, credentials["serviceAccount"])
+    http.headers.update({"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
 
 
 async def access_token(http: aiohttp.ClientSession, credentials: dict[str, Any]) -> str:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shlex
 import shutil
@@ -40,7 +39,7 @@ from typing import Any
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bench_common import access_token, free_port
+from bench_common import free_port, sign_in
 from deliver import (
     SECRET,
     CpuMeter,
@@ -310,12 +309,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         receiver.start()
         server.start()
         worker.start()
-        credentials = json.loads((server.data_dir / "credentials.json").read_text())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-            token = await access_token(http, credentials["serviceAccount"])
-            http.headers.update(
-                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            )
+            await sign_in(http, server.data_dir)
             bench = await setup(http, [server], nginx)  # type: ignore[arg-type]
             me = os.getpid()
             conduit_groups: dict[str, Callable[[], set[int]]] = {

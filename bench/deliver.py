@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shlex
 import signal
@@ -50,7 +49,7 @@ import aiohttp
 import orjson
 from cryptography.fernet import Fernet
 
-from bench_common import access_token, free_port, percentile
+from bench_common import free_port, percentile, sign_in
 
 SECRET = "bench-signature-secret"
 
@@ -625,13 +624,9 @@ async def run(args: argparse.Namespace, database: str | None, nodes: int) -> dic
         server.start()
     result: dict[str, Any] = {"command": shlex.join(servers[0].command), "nodes": nodes}
     try:
-        credentials = json.loads((servers[0].data_dir / "credentials.json").read_text())
         connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=60)
         async with aiohttp.ClientSession(connector=connector) as http:
-            token = await access_token(http, credentials["serviceAccount"])
-            http.headers.update(
-                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            )
+            await sign_in(http, servers[0].data_dir)
             bench = await setup(http, servers, receiver)
             assert receiver.proc is not None
             roots = [s.proc.pid for s in servers if s.proc is not None]

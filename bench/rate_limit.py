@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
-import json
 import shlex
 import tempfile
 import time
@@ -31,7 +30,7 @@ from typing import Any
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bench_common import access_token, free_port
+from bench_common import free_port, sign_in
 from deliver import ReceiverProcess, Server, bench_database, drop_database, publish, setup
 
 
@@ -49,12 +48,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         server.data_dir.mkdir(parents=True)
         server.start()
     try:
-        credentials = json.loads((servers[0].data_dir / "credentials.json").read_text())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-            token = await access_token(http, credentials["serviceAccount"])
-            http.headers.update(
-                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            )
+            await sign_in(http, servers[0].data_dir)
             bench = await setup(http, servers, receiver)
             item = f"{bench.api}/projects/{bench.project_id}/dataconnectors/{bench.connector_id}"
             async with http.patch(item, json={"rateLimit": args.rate}) as res:

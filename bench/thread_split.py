@@ -29,7 +29,7 @@ from typing import Any
 import aiohttp
 from cryptography.fernet import Fernet
 
-from bench_common import access_token, free_port
+from bench_common import free_port, sign_in
 from celery_baseline import Nginx, conduit_phase
 from deliver import Server, children, setup
 
@@ -66,12 +66,8 @@ async def one_run(events: int) -> dict[str, Any]:
     nginx.start()
     server.start()
     try:
-        credentials = json.loads((server.data_dir / "credentials.json").read_text())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
-            token = await access_token(http, credentials["serviceAccount"])
-            http.headers.update(
-                {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-            )
+            await sign_in(http, server.data_dir)
             bench = await setup(http, [server], nginx)  # type: ignore[arg-type]
             pid = server.proc.pid  # type: ignore[union-attr]
             groups = {

@@ -158,6 +158,7 @@ def serve(settings: Settings) -> int:
 
     from conduit.api.publish_fast_path import PublishFastPath
     from conduit.app import create_app
+    from conduit.gc_policy import tune_for_serving
     from conduit.http_guard import guarded_protocol
     from conduit.startup import StartupRefused, preflight
 
@@ -185,6 +186,7 @@ def serve(settings: Settings) -> int:
     # place that re-raise is a no-op, so a clean SIGTERM/Ctrl-C shutdown exits 0, not by the signal.
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: None)
+    tune_for_serving()
     server.run()
     return 0
 

@@ -26,6 +26,7 @@ from aiohttp import web
 from conduit.api.publish_fast_path import PublishFastPath
 from conduit.app import create_app
 from conduit.config import Settings, parse_networks
+from conduit.gc_policy import tune_for_serving
 from conduit.receiver import PushVerificationError, verify_push
 
 FLEET: list[tuple[str, str]] = [
@@ -206,6 +207,7 @@ async def run_demo(settings: Settings, receiver_port: int, interval: float) -> N
             await serving
             return
         await asyncio.sleep(0.05)
+    tune_for_serving()
     creds = json.loads((settings.data_dir / "credentials.json").read_text())["serviceAccount"]
     auth = aiohttp.BasicAuth(creds["keyId"], creds["secret"])
     api = f"{settings.base_url}/v2"

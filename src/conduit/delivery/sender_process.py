@@ -30,6 +30,7 @@ from conduit.config import Settings
 from conduit.delivery.http import PushClient, Target, parse_target
 from conduit.delivery.request import attempt_headers
 from conduit.delivery.sender_protocol import Frame, FrameProtocol, FrameWriter, encode_outcome
+from conduit.gc_policy import tune_for_serving
 
 TARGET_CACHE = 4096  # parsed URLs kept (connectors rarely change; parsing is per attempt otherwise)
 
@@ -135,6 +136,7 @@ def main(argv: list[str]) -> int:
         import uvloop
 
         uvloop.install()
+    tune_for_serving()
     asyncio.run(serve(fd, settings_from_json(text), parent))
     return 0
 
