@@ -1,5 +1,9 @@
 """Every route for every kind of caller, allowed or refused, from one table (issue 7).
 
+Callers are service accounts (Basic auth, as the official client calls) and Studio users signed in
+with a session cookie (and the CSRF token on every request): a user reaches the same permission
+checks through its member id, and these columns hold it to that, route by route.
+
 `PERMISSIONS` copies the role permission lists of SPEC §8 (not `domain/roles.py`, which is what is
 being tested); `ROUTES` names the permission each route needs and where it is checked. The expected
 answer of each cell follows from those two tables alone:
@@ -29,6 +33,7 @@ import requests
 from tests.harness.accounts import make_account
 from tests.harness.resources import new_project
 from tests.harness.server import ServerProcess
+from tests.harness.users import add_user, sign_in
 
 _USER = {
     "project.read",
@@ -73,6 +78,11 @@ PERMISSIONS: dict[str, tuple[set[str], set[str]]] = {
     "organization admin": (_ORG_ADMIN, _ORG_ADMIN),
     "other project's member": (set(), set()),
     "no credentials": (set(), set()),
+    "project user, signed in": (_USER, set()),
+    "project developer, signed in": (_DEVELOPER, set()),
+    "project admin, signed in": (_ADMIN, set()),
+    "other project's user, signed in": (set(), set()),
+    "organization admin, signed in": (_ORG_ADMIN, _ORG_ADMIN),
 }
 
 PROJECT, ORGANIZATION, ANY = "project", "organization", "any"
@@ -550,6 +560,19 @@ _ROLE_OF = {
     "project developer": dt_module.Role.PROJECT_DEVELOPER,
     "project admin": dt_module.Role.PROJECT_ADMIN,
 }
+_SIGNED_IN = {f"{caller}, signed in": role for caller, role in _ROLE_OF.items()}
+
+
+class UserSession(requests.Session):
+    """A signed-in Studio user as its browser calls the API: the session cookie, and the CSRF
+    token on every request (only writes need it; reads must not mind it)."""
+
+    def __init__(self, server: ServerProcess, email: str, password: str) -> None:
+        super().__init__()
+        self.email = email
+        browser = sign_in(server, email, password)
+        self.cookies.update(browser.http.cookies)
+        self.headers["X-CSRF-Token"] = browser.csrf
 
 
 @pytest.fixture
@@ -579,13 +602,21 @@ def _sessions(dt: Any, world: World) -> dict[str, requests.Session]:
     ).session()
     sessions["organization admin"] = world.admin
     sessions["no credentials"] = requests.Session()
+    for caller, role in _SIGNED_IN.items():
+        sessions[caller] = UserSession(server, *add_user(server, role, world.project))
+    sessions["other project's user, signed in"] = UserSession(
+        server, *add_user(server, dt_module.Role.PROJECT_USER, other_project)
+    )
+    sessions["organization admin, signed in"] = UserSession(
+        server, *add_user(server, dt_module.Role.ORGANIZATION_ADMIN)
+    )
     return sessions
 
 
 def _call(world: World, route: Route, caller: str, session: requests.Session) -> int:
     if route.method == "DELETE" and route.path == "/v2/projects/{p}":
         fresh = new_project(world.admin, world.server, world.organization, "doomed")
-        role = _ROLE_OF.get(caller)
+        role = _ROLE_OF.get(caller) or _SIGNED_IN.get(caller)
         if role is not None:  # the caller holds its role in the doomed project too
             world.admin.post(
                 f"{world.server.api}/projects/{fresh}/members",
@@ -600,6 +631,8 @@ def _call(world: World, route: Route, caller: str, session: requests.Session) ->
 
 
 def _email_of(world: World, session: requests.Session) -> str:
+    if isinstance(session, UserSession):
+        return session.email
     key_id = session.auth[0]  # type: ignore[index]
     for account in world.admin.get(world.url("projects/{p}/serviceaccounts")).json()[
         "serviceAccounts"
@@ -621,5 +654,5 @@ def test_every_route_for_every_caller(dt: Any, world: World) -> None:
             cells += 1
             if got != expected:
                 mismatches.append(f"{route.method} {route.path} as {caller}: {got} != {expected}")
-    assert cells == len(ROUTES) * len(PERMISSIONS) == 54 * 6
+    assert cells == len(ROUTES) * len(PERMISSIONS) == 54 * 11
     assert not mismatches, "\n".join(mismatches)
