@@ -14,7 +14,7 @@ import requests
 from standardwebhooks.webhooks import Webhook
 
 from tests.harness.accounts import make_account
-from tests.harness.receivers import Receiver
+from tests.harness.receivers import Answer, Receiver, eventually_sync
 from tests.harness.server import ServerProcess
 from tests.harness.wire import assert_error
 
@@ -55,6 +55,31 @@ def test_the_extensions_are_set_read_and_patched(
     # The official client reads the resource and ignores what it does not know.
     connector = dt.DataConnector.get_data_connector(created["name"].split("/")[-1], project_id)
     assert connector.config.signature_secret == OLD
+
+
+def test_a_system_disabled_connector_says_why_until_it_is_enabled(
+    dt: Any, api: requests.Session, server: ServerProcess, project_id: str
+) -> None:
+    """`statusReason` comes with SYSTEM_DISABLED (here: a 410 Gone with `disableOnGone`) and goes
+    when a user sets the status; the official client reads the resource all along."""
+    device = dt.Emulator.create_device(project_id, "touch")
+    with Receiver(lambda _r, _i: Answer(410)) as gone:
+        created = _create(api, _base(server, project_id), gone.url, disableOnGone=True)
+        item = f"{server.api}/{created['name']}"
+        assert "statusReason" not in created
+        dt.Emulator.publish_event(device.device_id, project_id, dt.events.Touch())
+        eventually_sync(lambda: api.get(item).json()["status"] == "SYSTEM_DISABLED")
+    disabled = api.get(item).json()
+    assert disabled["statusReason"] == "RECEIVER_GONE"
+    listed = api.get(_base(server, project_id)).json()["dataConnectors"]
+    assert [c["statusReason"] for c in listed if c["name"] == created["name"]] == ["RECEIVER_GONE"]
+    connector = dt.DataConnector.get_data_connector(created["name"].split("/")[-1], project_id)
+    assert connector.status == "SYSTEM_DISABLED"
+    for status in ("USER_DISABLED", "ACTIVE"):
+        patched = api.patch(item, json={"status": status})
+        assert patched.status_code == 200, patched.text
+        assert patched.json()["status"] == status and "statusReason" not in patched.json()
+        assert "statusReason" not in api.get(item).json()
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,7 @@ import requests
 from aiohttp import web
 from dtintegrations import data_connector
 
+from conduit.domain.dataconnectors import NO_SUCCESS_FOR_5_DAYS
 from conduit.store.contract import Store
 from tests.harness.accounts import make_account
 from tests.harness.engine import Engine, running_engine
@@ -251,6 +252,7 @@ async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path
                 engine.clock.advance(6 * HOUR)
                 await eventually(lambda n=last: engine.last_attempt(cid) > n)
             assert engine.status(cid) == "SYSTEM_DISABLED" and engine.queued(cid) == 0
+            assert engine.stored_connector(cid).status_reason == NO_SUCCESS_FOR_5_DAYS
             switch.status = 200
             receiver.behaviour = slow(0.3)
             await engine.patch_connector(cid, {"status": "ACTIVE"})
@@ -264,6 +266,7 @@ async def test_reaching_system_disabled_then_re_enabling_starts_healthy(tmp_path
     sent = {orjson.loads(r.body)["event"]["eventId"] for r in receiver.requests[before:]}
     assert sent == {e["eventId"] for e in events}
     assert (stored.failing_since, stored.consecutive_failures) == (None, 0)
+    assert stored.status_reason is None
 
 
 # ---- issue item 2: the body is fixed at enqueue -------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conduit.domain.dataconnectors import ACTIVE, SYSTEM_DISABLED
+from conduit.domain.dataconnectors import ACTIVE, RECEIVER_GONE, SYSTEM_DISABLED
 from tests.harness.engine import Engine, running_engine
 from tests.harness.receivers import Answer, Behaviour, Received, Receiver, eventually
 
@@ -87,3 +87,5 @@ async def test_410_disables_only_a_connector_that_opted_in(
             await eventually(lambda: len(engine.attempts(cid)) == 1)
             await eventually(lambda: engine.status(cid) == status)
             assert engine.queued(cid) == (0 if opted_in else 1)
+            reason = engine.stored_connector(cid).status_reason
+            assert reason == (RECEIVER_GONE if opted_in else None)

@@ -41,7 +41,7 @@ from conduit.domain.dataconnector_rules import (
     parse_update,
     parse_update_mask,
 )
-from conduit.domain.dataconnectors import DataConnector
+from conduit.domain.dataconnectors import SYSTEM_DISABLED, DataConnector
 from conduit.domain.errors import BadRequest, NotFound, about_field
 from conduit.domain.times import parse_rfc3339, rfc3339
 from conduit.store.records import DEAD_LETTER_REASONS, Attempt, DeadLetter
@@ -92,6 +92,8 @@ def dataconnector_json(
         "disableOnGone": connector.disable_on_gone,
         "rateLimit": connector.rate_limit,
     }
+    if connector.status == SYSTEM_DISABLED and connector.status_reason:
+        resource["statusReason"] = connector.status_reason
     if connector.previous_secret_encrypted and connector.previous_secret_until > ctx.clock.now():
         resource["previousSecretExpireTime"] = rfc3339(connector.previous_secret_until)
     return resource

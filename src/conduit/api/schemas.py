@@ -15,7 +15,12 @@ from typing import Any
 from conduit.api import emulator, members, projects, serviceaccounts
 from conduit.domain import dataconnector_rules as connector_rules
 from conduit.domain.attempt_series import BUCKETS
-from conduit.domain.dataconnectors import CLIENT_SETTABLE_STATUSES, SIGNATURE_SCHEMES, STATUSES
+from conduit.domain.dataconnectors import (
+    CLIENT_SETTABLE_STATUSES,
+    SIGNATURE_SCHEMES,
+    STATUS_REASONS,
+    STATUSES,
+)
 from conduit.domain.event_types import DEVICE_TYPES, EVENT_TYPES, publish_schema
 from conduit.domain.labels import MAX_KEY, MAX_LABELS, MAX_VALUE
 from conduit.domain.roles import ORGANIZATION_ROLES, PROJECT_ROLES, ROLES
@@ -210,6 +215,11 @@ COMPONENTS: dict[str, Schema] = {
             "disableOnGone": BOOLEAN,
             "rateLimit": {"type": "number"},
             "previousSecretExpireTime": TIMESTAMP,
+            "statusReason": {
+                "type": "string",
+                "enum": list(STATUS_REASONS),
+                "description": "Why the system disabled the connector (only with SYSTEM_DISABLED).",
+            },
         },
         ("name", *connector_rules.CONNECTOR_FIELDS),
     ),

@@ -48,6 +48,7 @@ from conduit.delivery.sender_pool import SenderPool
 from conduit.delivery.senders import AttemptRequest, LocalSender, Sender
 from conduit.delivery.slot_shares import SlotShares
 from conduit.domain import token_bucket
+from conduit.domain.dataconnectors import NO_SUCCESS_FOR_5_DAYS, RECEIVER_GONE
 from conduit.domain.ids import new_id
 from conduit.store.records import Delivery, Notice, Settlement
 
@@ -481,13 +482,13 @@ class Dispatcher:
                     "connector %s has failed for 5 days without a success: SYSTEM_DISABLED",
                     state.id,
                 )
-                pending.disable.append(state.id)
+                pending.disable[state.id] = NO_SUCCESS_FOR_5_DAYS
                 state.active = False
             elif state.active and state.disable_on_gone and outcome.status == 410:
                 log.warning(
                     "connector %s: the receiver answered 410 Gone: SYSTEM_DISABLED", state.id
                 )
-                pending.disable.append(state.id)
+                pending.disable[state.id] = RECEIVER_GONE
                 state.active = False
         pending.health[state.id] = state.health()
         self._health_unwritten.add(state.id)

@@ -9,6 +9,10 @@ USER_DISABLED = "USER_DISABLED"
 SYSTEM_DISABLED = "SYSTEM_DISABLED"
 STATUSES = (ACTIVE, USER_DISABLED, SYSTEM_DISABLED)
 CLIENT_SETTABLE_STATUSES = (ACTIVE, USER_DISABLED)
+# Why the system disabled a connector (`statusReason`, a Conduit extension).
+RECEIVER_GONE = "RECEIVER_GONE"  # the receiver answered 410 Gone and `disableOnGone` is set
+NO_SUCCESS_FOR_5_DAYS = "NO_SUCCESS_FOR_5_DAYS"  # every attempt failed for 5 days
+STATUS_REASONS = (RECEIVER_GONE, NO_SUCCESS_FOR_5_DAYS)
 HTTP_PUSH = "HTTP_PUSH"
 
 # How pushes are signed (a Conduit extension; DT signs with its JWT only).
@@ -42,6 +46,7 @@ class DataConnector:
     previous_secret_until: float = 0.0  # ... this moment
     disable_on_gone: bool = False  # a 410 Gone disables the connector (SYSTEM_DISABLED)
     rate_limit: float = 0.0  # pushes per second at most (`token_bucket`); 0 = no limit
+    status_reason: str | None = None  # one of STATUS_REASONS while SYSTEM_DISABLED
 
 
 # `:metrics` covers the attempts of the last 3 hours (SPEC §4.5).

@@ -67,7 +67,7 @@ class Settlement:
     health: dict[str, Health] = field(default_factory=dict)
     # connector_id -> when its next probe may start (0: at once) after a probe's outcome
     probes: dict[str, float] = field(default_factory=dict)
-    disable: list[str] = field(default_factory=list)
+    disable: dict[str, str] = field(default_factory=dict)  # connector_id -> why (STATUS_REASONS)
 
     def __bool__(self) -> bool:
         return bool(

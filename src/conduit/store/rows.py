@@ -43,6 +43,7 @@ def connector_from_row(row: Row) -> DataConnector:
         previous_secret_until=row["previous_secret_until"],
         disable_on_gone=bool(row["disable_on_gone"]),
         rate_limit=row["rate_limit"],
+        status_reason=row["status_reason"],
     )
 
 

@@ -123,11 +123,14 @@ async def count(conn: Conn, name: str, by_connector: Counter[str]) -> None:
         await conn.executemany(_COUNT, rows)
 
 
-async def set_connector_status(conn: Conn, connector_id: str, status: str, now: float) -> int:
+async def set_connector_status(
+    conn: Conn, connector_id: str, status: str, now: float, reason: str | None = None
+) -> int:
     """The one code path that changes a connector's status, inside the caller's transaction.
 
     Disabling empties the connector's queue in the same transaction (no backfill on re-enable);
     enabling resets the delivery-health record. Returns how many queued deliveries were dropped.
+    `reason` (`STATUS_REASONS`) is kept only with SYSTEM_DISABLED; any other status clears it.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown connector status {status}")
@@ -135,17 +138,19 @@ async def set_connector_status(conn: Conn, connector_id: str, status: str, now: 
     if status == ACTIVE:
         await conn.execute(
             "UPDATE dataconnectors SET status = $1, update_time = $2, failing_since = NULL,"
-            " consecutive_failures = 0, probe_until = 0 WHERE id = $3 AND status != $1",
+            " consecutive_failures = 0, probe_until = 0, status_reason = NULL"
+            " WHERE id = $3 AND status != $1",
             status,
             now,
             connector_id,
         )
         return 0
     await conn.execute(
-        "UPDATE dataconnectors SET status = $1, update_time = $2 WHERE id = $3",
+        "UPDATE dataconnectors SET status = $1, update_time = $2, status_reason = $4 WHERE id = $3",
         status,
         now,
         connector_id,
+        reason if status == SYSTEM_DISABLED else None,
     )
     dropped = rowcount(
         await conn.execute(
@@ -308,12 +313,14 @@ class PgQueue:
             # A disable commits with the outcome that caused it: nobody sees the failure logged
             # while the connector still looks ACTIVE.
             row = await conn.fetchrow(_SETTLE, *args)
-            for connector_id in batch.disable:
+            for connector_id, reason in batch.disable.items():
                 status = await conn.fetchval(
                     "SELECT status FROM dataconnectors WHERE id = $1 FOR UPDATE", connector_id
                 )
                 if status == ACTIVE:
-                    dropped += await set_connector_status(conn, connector_id, SYSTEM_DISABLED, now)
+                    dropped += await set_connector_status(
+                        conn, connector_id, SYSTEM_DISABLED, now, reason
+                    )
         return Settled(Counter(row[0] or []), dropped)
 
     async def expire_old(self, received_by: float, limit: int, now: float) -> Counter[str]:

@@ -96,7 +96,11 @@ def count(conn: sqlite3.Connection, name: str, by_connector: Counter[str]) -> No
 
 
 def set_connector_status(
-    conn: sqlite3.Connection, connector_id: str, status: str, now: float
+    conn: sqlite3.Connection,
+    connector_id: str,
+    status: str,
+    now: float,
+    reason: str | None = None,
 ) -> int:
     """The one code path that changes a connector's status, inside the caller's transaction.
 
@@ -104,19 +108,21 @@ def set_connector_status(
     so nothing queued before is sent later and re-enabling never backfills (seeds: "Re-enabling
     the Data Connector will not backfill"). Enabling resets the delivery-health record, so a
     re-enabled connector starts healthy. Returns how many queued deliveries were dropped.
+    `reason` (`STATUS_REASONS`) is kept only with SYSTEM_DISABLED; any other status clears it.
     """
     if status not in STATUSES:
         raise ValueError(f"unknown connector status {status}")
     if status == ACTIVE:
         conn.execute(
             "UPDATE dataconnectors SET status = ?, update_time = ?, failing_since = NULL,"
-            " consecutive_failures = 0, probe_until = 0 WHERE id = ? AND status != ?",
+            " consecutive_failures = 0, probe_until = 0, status_reason = NULL"
+            " WHERE id = ? AND status != ?",
             (status, now, connector_id, ACTIVE),
         )
         return 0
     conn.execute(
-        "UPDATE dataconnectors SET status = ?, update_time = ? WHERE id = ?",
-        (status, now, connector_id),
+        "UPDATE dataconnectors SET status = ?, update_time = ?, status_reason = ? WHERE id = ?",
+        (status, now, reason if status == SYSTEM_DISABLED else None, connector_id),
     )
     conn.execute(
         "INSERT INTO dead_letters(connector_id, event_id, event_time, at, reason, attempts,"
@@ -353,12 +359,12 @@ def _settle(conn: sqlite3.Connection, batch: Settlement, now: float) -> Settled:
             [(until, cid) for cid, until in batch.probes.items()],
         )
     dropped = 0
-    for connector_id in batch.disable:
+    for connector_id, reason in batch.disable.items():
         row = conn.execute(
             "SELECT status FROM dataconnectors WHERE id = ?", (connector_id,)
         ).fetchone()
         if row is not None and row[0] == ACTIVE:
-            dropped += set_connector_status(conn, connector_id, SYSTEM_DISABLED, now)
+            dropped += set_connector_status(conn, connector_id, SYSTEM_DISABLED, now, reason)
     return Settled(expired, dropped)
 
 

@@ -23,39 +23,29 @@ export function formatLatency(duration) {
   return seconds < 1 ? `${Math.round(seconds * 1000)} ms` : `${seconds.toFixed(2)} s`;
 }
 
-/**
- * Why the system disabled a connector. The resource itself only says SYSTEM_DISABLED; its last
- * delivery attempt tells which of the two rules fired: a 410 Gone (with `disableOnGone`) or 5 days
- * of failures without a success.
- */
-export async function disabledReason(project, connector) {
-  let last = null;
-  try {
-    const page = await api("GET", `${connectorPath(project, idOf(connector.name))}/attempts?pageSize=1`);
-    last = page.attempts?.[0] ?? null;
-  } catch {
-    // the reason is a courtesy: the status alone is still shown
-  }
-  if (last?.statusCode === 410 && connector.disableOnGone) {
-    return "The endpoint answered 410 Gone, and the connector is set to stop then.";
-  }
-  const lastError = last && !last.success ? ` Last error: ${last.error ?? last.statusCode}.` : "";
-  return `Every push failed for 5 days without a success.${lastError} Fix the endpoint, then enable the connector again.`;
+/** Why the system disabled a connector, from the resource's `statusReason`. */
+const REASON_TEXT = {
+  RECEIVER_GONE: "The endpoint answered 410 Gone, and the connector is set to stop then.",
+  NO_SUCCESS_FOR_5_DAYS:
+    "Every push failed for 5 days without a success. Fix the endpoint, then enable the connector again.",
+};
+
+export function disabledReason(connector) {
+  return (
+    REASON_TEXT[connector.statusReason] ??
+    "Conduit disabled it before it kept reasons: its recent attempts show what failed."
+  );
 }
 
 /** The status as a badge, plus the reason when the system disabled it. */
-export function statusView(project, connector) {
+export function statusView(_project, connector) {
   const badge = h(
     "span",
     { class: `badge ${STATUS_CLASS[connector.status] ?? "disabled"}` },
     STATUS_TEXT[connector.status] ?? connector.status,
   );
   if (connector.status !== "SYSTEM_DISABLED") return badge;
-  const reason = h("span", { class: "reason" });
-  disabledReason(project, connector).then((text) => {
-    reason.textContent = text;
-  });
-  return h("span", {}, badge, reason);
+  return h("span", {}, badge, h("span", { class: "reason" }, disabledReason(connector)));
 }
 
 export async function render(main, _params, ctx) {
