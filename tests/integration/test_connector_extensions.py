@@ -75,8 +75,14 @@ def test_a_system_disabled_connector_says_why_until_it_is_enabled(
     assert [c["statusReason"] for c in listed if c["name"] == created["name"]] == ["RECEIVER_GONE"]
     connector = dt.DataConnector.get_data_connector(created["name"].split("/")[-1], project_id)
     assert connector.status == "SYSTEM_DISABLED"
-    for status in ("USER_DISABLED", "ACTIVE"):
-        patched = api.patch(item, json={"status": status})
+    # The whole resource sent back (as terraform does) with a new status: `statusReason` is
+    # output-only, ignored like `name`, not an unknown field.
+    bodies = {
+        "USER_DISABLED": {**disabled, "status": "USER_DISABLED"},
+        "ACTIVE": {"status": "ACTIVE"},
+    }
+    for status, body in bodies.items():
+        patched = api.patch(item, json=body)
         assert patched.status_code == 200, patched.text
         assert patched.json()["status"] == status and "statusReason" not in patched.json()
         assert "statusReason" not in api.get(item).json()

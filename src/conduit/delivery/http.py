@@ -62,11 +62,10 @@ class BlockedAddress(OSError):
 class Target:
     """A connector's URL, parsed once."""
 
-    url: URL
+    text: str  # the URL as sent (a legacy IPv4 host written canonically)
     scheme: str
     host: str
     literal: bool  # the host is an IP address (no DNS, so checked before each request)
-    text: str  # the URL as sent
     name: str  # the host as DNS sees it (IDNA-encoded), the key of its pin
 
 
@@ -92,11 +91,10 @@ def parse_target(url: str) -> Target | None:
     except (BadRequest, ValueError):
         return None
     return Target(
-        url=parsed,
+        text=str(parsed),
         scheme=parts.scheme.lower(),
         host=host,
         literal=address is not None,
-        text=str(parsed),
         name=parsed.raw_host or host,
     )
 
@@ -274,7 +272,7 @@ class PushClient:
                 client = self._literal_clients[target.scheme]
             else:
                 client = await pins.client(target.name)
-            request = client.post(target.text).body_bytes(body).headers(dict(headers))
+            request = client.post(target.text).body_bytes(body).headers(headers)
             async with request.build_streamed() as response:
                 status = response.status
                 retry_after = (

@@ -90,7 +90,7 @@ class SenderPool:
         worker.writer.write(
             encode_request(
                 request_id,
-                str(request.target.url),
+                request.target.text,
                 request.headers,
                 request.secret,
                 request.iat,

@@ -72,7 +72,7 @@ CONNECTOR_FIELDS = (
 )
 _TOP_LEVEL = frozenset(CONNECTOR_FIELDS)
 # Ignored: clients such as terraform send the whole resource back.
-_OUTPUT_ONLY = frozenset({"name", "previousSecretExpireTime"})
+_OUTPUT_ONLY = frozenset({"name", "previousSecretExpireTime", "statusReason"})
 _OTHER_TYPES_CONFIG = frozenset(
     {"azureServiceBusConfig", "azureEventHubConfig", "pubsubConfig", "awsSqsConfig"}
 )
