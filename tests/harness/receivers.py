@@ -27,6 +27,7 @@ class Received:
     headers: list[tuple[str, str]]
     body: bytes
     at: float  # time.time() when the request was complete
+    peer: object = None  # the client's (address, port): which connection it came on
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers:
@@ -209,6 +210,7 @@ class Receiver:
             headers=list(request.headers.items()),
             body=body,
             at=time.time(),
+            peer=request.transport.get_extra_info("peername") if request.transport else None,
         )
         with self._cond:
             index = len(self.requests)

@@ -342,17 +342,22 @@ async def test_a_ca_bundle_replaces_the_system_store(
     assert os.environ["SSL_CERT_DIR"] == str(tmp_path / "no-such-dir")
 
 
-async def test_a_huge_answer_is_read_no_further_than_the_limit() -> None:
-    body = b"x" * (RESPONSE_BODY_LIMIT * 16)
-    with Receiver(lambda _r, _i: Answer(200, body=body)) as receiver:
+async def test_a_huge_answer_is_not_read_to_its_end_and_its_connection_is_dropped() -> None:
+    """Past RESPONSE_BODY_LIMIT the rest of an answer is left unread, so its connection cannot be
+    reused: the next push comes on a new one. A small answer keeps its connection."""
+    huge = b"x" * (RESPONSE_BODY_LIMIT * 256)  # 16 MiB: more than any read buffer holds
+    answers = [Answer(200, body=b"ok"), Answer(200, body=b"ok"), Answer(200, body=huge)]
+    with Receiver(lambda _r, i: answers[i] if i < len(answers) else Answer(200)) as receiver:
         client = PushClient(Settings(allow_network=LOOPBACK))  # type: ignore[arg-type]
         await client.start()
         try:
-            assert await _post_once(client, receiver.url) == (True, None)
-            assert await _post_once(client, receiver.url) == (True, None)
+            for _ in range(4):
+                assert await _post_once(client, receiver.url) == (True, None)
         finally:
             await client.close()
-        assert receiver.count() == 2
+        first, second, third, fourth = await receiver.wait(4)
+    assert first.peer == second.peer == third.peer  # small answers: one keep-alive connection
+    assert fourth.peer != third.peer  # after the huge one: a new connection
 
 
 async def test_pins_are_bounded_least_recently_used_first(monkeypatch: pytest.MonkeyPatch) -> None:
